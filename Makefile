@@ -1,0 +1,128 @@
+# gantry: one Makefile, explicit source lists.
+#   make            build build/gantry
+#   make test       bootstrap, build with ASan+UBSan, run every test
+#   make demo       bootstrap, build, run the bundled example and its dry run
+#   make bench      benchmarks side by side with their peers (bench/)
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= gcc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+
+PKGS := yaml-0.1 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter
+ifneq ($(CI),)
+WARN += -Werror
+endif
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' \
+	$(WARN) $(PKG_CFLAGS) -I.
+CFLAGS ?= -O2 -g
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
+	lib/log.c lib/jsonx.c
+WF_SRC := workflows/yml.c workflows/expr.c workflows/expr_eval.c \
+	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
+	workflows/validate.c workflows/matrix.c workflows/filter.c
+SBX_SRC := sandbox/sbx.c
+STEPS_SRC := steps/steps.c steps/run.c steps/composite.c
+AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
+	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
+	agent/reusable.c
+MAIN_SRC := agent/main.c
+CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
+
+UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
+	filecmd
+FUZZ_TARGETS := fuzz_yml fuzz_expr
+
+REL := build/rel
+ASAN := build/asan
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+REL_OBJ := $(CORE_SRC:%.c=$(REL)/%.o)
+ASAN_OBJ := $(CORE_SRC:%.c=$(ASAN)/%.o)
+
+.PHONY: all test demo bench fuzz install clean bootstrap unit-bins check-banned
+all: build/gantry
+
+$(REL)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ASAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -MMD -MP -c -o $@ $<
+
+$(REL)/libgantry.a: $(REL_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(ASAN)/libgantry.a: $(ASAN_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+build/gantry: $(REL)/agent/main.o $(REL)/libgantry.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/gantry: $(ASAN)/agent/main.o $(ASAN)/libgantry.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/tests/unit_%: $(ASAN)/tests/unit/%.o $(ASAN)/libgantry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+unit-bins: $(UNIT_TESTS:%=$(ASAN)/tests/unit_%) $(ASAN)/gantry
+
+bootstrap:
+	@scripts/bootstrap
+
+test: bootstrap
+	@$(MAKE) --no-print-directory unit-bins build/gantry
+	@scripts/run-tests $(ASAN)
+
+demo: bootstrap
+	@$(MAKE) --no-print-directory build/gantry
+	@scripts/demo build/gantry
+
+bench: build/gantry
+	@bench/run build/gantry
+
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(PKG_CFLAGS) -I.
+build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: bootstrap $(FUZZ_TARGETS:%=build/fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		echo "== $$t ($(FUZZ_SECONDS)s)"; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus-$$t \
+			tests/fuzz/corpus/$$t || exit 1; \
+	done
+
+install: build/gantry
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 build/gantry $(DESTDIR)$(PREFIX)/bin/gantry
+
+check-banned:
+	@scripts/check-banned
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d)

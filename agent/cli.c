@@ -1,0 +1,37 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const struct cli_cmd cli_cmds[] = {
+	{ "run", "run or dry-run workflows on this machine", cmd_run },
+	{ "validate", "check workflow files and report every error", cmd_validate },
+	{ "version", "print gantry's version", cmd_version },
+	{ NULL, NULL, NULL },
+};
+
+const struct cli_cmd *cli_find(const char *name)
+{
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+void cli_usage(FILE *f)
+{
+	fprintf(f, "usage: gantry [--version] [--help] COMMAND [ARGS]\n\n"
+		"gantry runs GitHub Actions workflows on your own machine.\n\n"
+		"Commands:\n");
+	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
+		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+	fprintf(f, "\nRun 'gantry COMMAND --help' for a command's options.\n");
+}
+
+int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("gantry %s\n", GANTRY_VERSION);
+	return 0;
+}

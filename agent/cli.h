@@ -1,0 +1,27 @@
+/*
+ * cli: the table of gantry's subcommands. Each has a name, a one-line
+ * description that --help prints, and a function that takes the
+ * subcommand's own argv and returns the process exit status.
+ */
+#ifndef GANTRY_CLI_H
+#define GANTRY_CLI_H
+
+#include <stdio.h>
+
+struct cli_cmd {
+	const char *name;
+	const char *summary;
+	int (*fn)(int argc, char **argv);
+};
+
+/* NULL-terminated table, in the order --help lists it. */
+extern const struct cli_cmd cli_cmds[];
+
+const struct cli_cmd *cli_find(const char *name);
+void cli_usage(FILE *f);
+
+int cmd_run(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,693 @@
+/*
+ * gantry run: run or dry-run the workflows of a repository on this
+ * machine, with act's flags where act has one.
+ */
+#include "cli.h"
+#include "run.h"
+#include "../lib/buf.h"
+#include "../lib/fs.h"
+#include "../lib/jsonx.h"
+#include "../lib/log.h"
+#include "../lib/mask.h"
+#include "../lib/util.h"
+#include "../steps/step.h"
+#include "../workflows/filter.h"
+
+#include <dirent.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+"usage: gantry run [options] [EVENT]\n"
+"\n"
+"Run the workflows of the repository in the current folder that start on\n"
+"EVENT (default push), on this machine.\n"
+"\n"
+"  -W, --workflows PATH     workflow file or folder (default .github/workflows)\n"
+"  -j, --job ID             run only this job (and the jobs it needs)\n"
+"  -e, --eventpath FILE     the event payload, as JSON\n"
+"      --event NAME         the event name (default push)\n"
+"  -s, --secret NAME[=VAL]  a secret; without =VAL it is read from the\n"
+"                           environment variable NAME (keeps it out of argv)\n"
+"      --secret-file FILE   secrets as NAME=VALUE lines\n"
+"      --var NAME=VALUE     a configuration variable (vars context)\n"
+"      --var-file FILE      variables as NAME=VALUE lines\n"
+"      --input NAME=VALUE   a workflow_dispatch input\n"
+"  -C, --directory DIR      the repository (default the current folder)\n"
+"  -n, --dry-run            print the plan; run nothing, write nothing\n"
+"  -l, --list               list the jobs and exit\n"
+"      --graph              draw the jobs' needs graph and exit\n"
+"      --jobs N             jobs run at once (default: the number of CPUs)\n"
+"      --json-summary FILE  write the run's result as JSON\n"
+"      --server-url URL     github.server_url (default https://github.com)\n"
+"      --keep-temp          keep the run's temporary folder\n"
+"  -h, --help               this help\n"
+"\n"
+"Exit status: 0 success, 1 a job failed, 2 invalid workflow or usage,\n"
+"130 cancelled.\n";
+
+struct run_args {
+	const char *wpath;
+	const char *job;
+	const char *event_path;
+	const char *event;
+	const char *dir;
+	const char *json_summary;
+	const char *server_url;
+	bool dry_run, list, graph, keep_temp;
+	int jobs;
+	json_t *secrets, *vars, *inputs;
+};
+
+/* NAME=VALUE lines; '#' comments, blank lines, optional quotes, "export ". */
+static int read_kv_file(json_t *obj, const char *path, struct err *e)
+{
+	struct buf b = BUF_INIT;
+	int ret = -1;
+	size_t lineno = 0;
+
+	buf_init(&b, 16 << 20);
+	if (fs_read_file(&b, path, e) < 0)
+		goto done;
+	for (char *l = b.ptr, *nl; l && *l; l = nl ? nl + 1 : NULL) {
+		char *eq, *v, *end;
+
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (!*l || *l == '#')
+			continue;
+		if (!strncmp(l, "export ", 7))
+			l += 7;
+		eq = strchr(l, '=');
+		if (!eq || eq == l) {
+			err_set(e, ERR_SYNTAX, "%s:%zu: expected NAME=VALUE", path, lineno);
+			goto done;
+		}
+		*eq = '\0';
+		v = eq + 1;
+		end = v + strlen(v);
+		if (end > v && end[-1] == '\r')
+			*--end = '\0';
+		if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v) {
+			v++;
+			*--end = '\0';
+		}
+		jsonx_set_str(obj, l, v);
+	}
+	ret = 0;
+done:
+	buf_release(&b);
+	return ret;
+}
+
+static int add_pair(json_t *obj, const char *arg, const char *what, bool from_env,
+		    struct err *e)
+{
+	const char *eq = strchr(arg, '=');
+	char *name;
+
+	if (!eq && from_env) {
+		const char *v = getenv(arg);
+
+		if (!v)
+			return err_set(e, ERR_INVALID,
+				       "%s %s: no =VALUE given and no environment variable %s",
+				       what, arg, arg);
+		jsonx_set_str(obj, arg, v);
+		return 0;
+	}
+	if (!eq || eq == arg)
+		return err_set(e, ERR_INVALID, "%s '%s': expected NAME=VALUE", what, arg);
+	name = xstrndup(arg, (size_t)(eq - arg));
+	jsonx_set_str(obj, name, eq + 1);
+	free(name);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The workflow files at path: the file itself, or the .yml and .yaml files in it. */
+static int workflow_files(struct strv *out, const char *path, struct err *e)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (!fs_is_dir(path)) {
+		if (!fs_exists(path))
+			return err_set(e, ERR_NOT_FOUND, "%s: no such file or folder", path);
+		strv_push(out, path);
+		return 0;
+	}
+	d = opendir(path);
+	if (!d)
+		return err_sys(e, ERR_IO, "cannot read %s", path);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (str_ends_with(de->d_name, ".yml") || str_ends_with(de->d_name, ".yaml"))
+			strv_push_owned(out, fs_join(path, de->d_name));
+	}
+	closedir(d);
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	if (!out->n)
+		return err_set(e, ERR_NOT_FOUND, "no workflow files (*.yml, *.yaml) in %s", path);
+	return 0;
+}
+
+/* workflow_dispatch inputs: check what was given against the declared
+ * inputs and fill defaults; booleans and numbers keep their type. */
+static int dispatch_inputs(json_t **out, const struct workflow *wf, json_t *given,
+			   struct err *e)
+{
+	json_t *in = json_object();
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(given, k, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < wf->n_dispatch_inputs; i++)
+			if (!strcmp(wf->dispatch_inputs[i].name, k))
+				known = true;
+		if (!known && wf->n_dispatch_inputs) {
+			json_decref(in);
+			return err_set(e, ERR_INVALID, "--input %s: %s declares no such "
+				       "workflow_dispatch input", k, wf->path);
+		}
+		json_object_set(in, k, v);
+	}
+	for (size_t i = 0; i < wf->n_dispatch_inputs; i++) {
+		const struct wf_input *d = &wf->dispatch_inputs[i];
+		const char *type = d->type ? d->type : "string";
+		const char *s = jsonx_str(given, d->name);
+		char *def = NULL;
+
+		if (!s && d->default_ && !yml_is_null(d->default_) &&
+		    d->default_->kind == YML_SCALAR)
+			s = def = xstrdup(d->default_->str);
+		if (!s) {
+			if (d->required) {
+				json_decref(in);
+				return err_set(e, ERR_INVALID,
+					       "input '%s' is required: pass --input %s=VALUE",
+					       d->name, d->name);
+			}
+			s = "";
+		}
+		if (!strcmp(type, "boolean")) {
+			if (*s && strcmp(s, "true") && strcmp(s, "false")) {
+				free(def);
+				json_decref(in);
+				return err_set(e, ERR_INVALID, "input '%s' must be true or false",
+					       d->name);
+			}
+			json_object_set_new(in, d->name, json_boolean(!strcmp(s, "true")));
+		} else if (!strcmp(type, "number")) {
+			char *end;
+			double n = strtod(s, &end);
+
+			if (*s && *end) {
+				free(def);
+				json_decref(in);
+				return err_set(e, ERR_INVALID, "input '%s' must be a number", d->name);
+			}
+			json_object_set_new(in, d->name, n == (double)(json_int_t)n ?
+					    json_integer((json_int_t)n) : json_real(n));
+		} else {
+			if (!strcmp(type, "choice") && d->options && d->options->kind == YML_SEQ &&
+			    *s) {
+				bool ok = false;
+
+				for (size_t k2 = 0; k2 < d->options->n_items; k2++)
+					if (!strcmp(d->options->items[k2]->str, s))
+						ok = true;
+				if (!ok) {
+					free(def);
+					json_decref(in);
+					return err_set(e, ERR_INVALID,
+						       "input '%s' must be one of its options", d->name);
+				}
+			}
+			jsonx_set_str(in, d->name, s);
+		}
+		free(def);
+	}
+	*out = in;
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cancel_request();
+}
+
+static void list_jobs(const struct workflow *wf, bool graph)
+{
+	size_t n = wf->n_jobs;
+	size_t *order = xcalloc(n ? n : 1, sizeof(*order));
+	int *stage = xcalloc(n ? n : 1, sizeof(*stage));
+	int max_stage = 0;
+
+	wf_job_order(wf, order);
+	for (size_t oi = 0; oi < n; oi++) {
+		const struct wf_job *j = &wf->jobs[order[oi]];
+		int s = 0;
+
+		for (size_t k = 0; k < j->n_needs; k++)
+			for (size_t m = 0; m < n; m++)
+				if (!strcmp(wf->jobs[m].id, j->needs[k]) && stage[m] + 1 > s)
+					s = stage[m] + 1;
+		stage[order[oi]] = s;
+		if (s > max_stage)
+			max_stage = s;
+	}
+	if (!graph) {
+		printf("%-6s %-24s %-32s %s\n", "Stage", "Job ID", "Job name", "Workflow");
+		for (int s = 0; s <= max_stage; s++)
+			for (size_t i = 0; i < n; i++) {
+				const struct wf_job *j = &wf->jobs[i];
+
+				if (stage[i] != s)
+					continue;
+				printf("%-6d %-24s %-32s %s\n", s, j->id,
+				       j->name && j->name->kind == YML_SCALAR ? j->name->str : j->id,
+				       wf->path);
+			}
+	} else {
+		printf("%s\n", wf->path);
+		for (int s = 0; s <= max_stage; s++) {
+			if (s)
+				printf("   |\n   v\n");
+			for (size_t i = 0; i < n; i++) {
+				const struct wf_job *j = &wf->jobs[i];
+
+				if (stage[i] != s)
+					continue;
+				printf(" [%s]", j->id);
+				if (j->n_needs) {
+					printf(" <- ");
+					for (size_t k = 0; k < j->n_needs; k++)
+						printf("%s%s", k ? ", " : "", j->needs[k]);
+				}
+				printf("\n");
+			}
+		}
+	}
+	free(order);
+	free(stage);
+}
+
+static void closing_table(struct out *o, json_t *summary)
+{
+	json_t *jobs = json_object_get(summary, "jobs"), *j;
+	size_t i;
+
+	out_printf(o, OUT_INFO, NULL, "\n%-40s %-10s %s", "Job", "Result", "Duration");
+	json_array_foreach(jobs, i, j) {
+		const char *res = jsonx_str(j, "result");
+		json_t *d = json_object_get(j, "duration_ms");
+		enum out_kind k = !strcmp(res, "success") ? OUT_OK :
+				  !strcmp(res, "failure") ? OUT_FAIL :
+				  !strcmp(res, "skipped") ? OUT_DIM : OUT_WARN;
+		char dur[32] = "-";
+
+		if (json_is_integer(d))
+			snprintf(dur, sizeof(dur), "%.1fs", (double)json_integer_value(d) / 1000);
+		out_printf(o, k, NULL, "%-40s %-10s %s", jsonx_str(j, "name"), res, dur);
+	}
+	json_array_foreach(jobs, i, j) {
+		const char *sum = jsonx_str(j, "summary");
+
+		if (sum) {
+			out_printf(o, OUT_INFO, NULL, "\nSummary of %s:", jsonx_str(j, "name"));
+			out_line(o, OUT_PLAIN, NULL, sum);
+		}
+	}
+}
+
+static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
+{
+	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
+	       O_JOBS, O_JSON, O_SERVER, O_KEEP };
+	static const struct option opts[] = {
+		{ "workflows", required_argument, NULL, 'W' },
+		{ "job", required_argument, NULL, 'j' },
+		{ "eventpath", required_argument, NULL, 'e' },
+		{ "event", required_argument, NULL, O_EVENT },
+		{ "secret", required_argument, NULL, 's' },
+		{ "secret-file", required_argument, NULL, O_SECRET_FILE },
+		{ "var", required_argument, NULL, O_VAR },
+		{ "var-file", required_argument, NULL, O_VAR_FILE },
+		{ "input", required_argument, NULL, O_INPUT },
+		{ "directory", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "graph", no_argument, NULL, O_GRAPH },
+		{ "jobs", required_argument, NULL, O_JOBS },
+		{ "json-summary", required_argument, NULL, O_JSON },
+		{ "server-url", required_argument, NULL, O_SERVER },
+		{ "keep-temp", no_argument, NULL, O_KEEP },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	long n;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "W:j:e:s:C:nlh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'W': a->wpath = optarg; break;
+		case 'j': a->job = optarg; break;
+		case 'e': a->event_path = optarg; break;
+		case O_EVENT: a->event = optarg; break;
+		case 's':
+			if (add_pair(a->secrets, optarg, "--secret", true, e) < 0)
+				return -1;
+			break;
+		case O_SECRET_FILE:
+			if (read_kv_file(a->secrets, optarg, e) < 0)
+				return -1;
+			break;
+		case O_VAR:
+			if (add_pair(a->vars, optarg, "--var", false, e) < 0)
+				return -1;
+			break;
+		case O_VAR_FILE:
+			if (read_kv_file(a->vars, optarg, e) < 0)
+				return -1;
+			break;
+		case O_INPUT:
+			if (add_pair(a->inputs, optarg, "--input", false, e) < 0)
+				return -1;
+			break;
+		case 'C': a->dir = optarg; break;
+		case 'n': a->dry_run = true; break;
+		case 'l': a->list = true; break;
+		case O_GRAPH: a->graph = true; break;
+		case O_JOBS:
+			if (str_to_long(optarg, &n) < 0 || n < 1 || n > 1024)
+				return err_set(e, ERR_INVALID, "--jobs %s: expected a number "
+					       "from 1 to 1024", optarg);
+			a->jobs = (int)n;
+			break;
+		case O_JSON: a->json_summary = optarg; break;
+		case O_SERVER: a->server_url = optarg; break;
+		case O_KEEP: a->keep_temp = true; break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 1;
+		default:
+			return err_set(e, ERR_INVALID, "see gantry run --help");
+		}
+	}
+	if (optind < argc) {
+		if (a->event)
+			return err_set(e, ERR_INVALID, "the event is given twice ('%s' and --event %s)",
+				       argv[optind], a->event);
+		a->event = argv[optind++];
+	}
+	if (optind < argc)
+		return err_set(e, ERR_INVALID, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+static int write_summary(const char *path, json_t *summary, struct mask *m,
+			 struct err *e)
+{
+	char *text = jsonx_dump(summary, 1);
+	char *masked = mask_str(m, text);
+	struct buf b = BUF_INIT;
+	int r;
+
+	buf_adds(&b, masked);
+	buf_addch(&b, '\n');
+	r = fs_write_file(path, b.ptr, b.len, 0644, e);
+	buf_release(&b);
+	free(text);
+	free(masked);
+	return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_args a = { 0 };
+	struct err e = ERR_INIT;
+	struct strv files = STRV_INIT;
+	struct workflow **wfs = NULL;
+	struct mask *mask = NULL;
+	struct out out;
+	struct run_opts o = { 0 };
+	json_t *event = NULL, *results = json_array(), *inputs = NULL;
+	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
+	size_t n_selected = 0;
+	bool invalid = false, any_fail = false;
+	int ret = 2, r;
+	const char *k;
+	json_t *v;
+
+	a.secrets = json_object();
+	a.vars = json_object();
+	a.inputs = json_object();
+	mask_new(&mask);
+	out_init(&out, stdout, mask);
+	r = parse_args(&a, argc, argv, &e);
+	/* secrets are masked from the moment they are known */
+	json_object_foreach(a.secrets, k, v)
+		mask_add(mask, json_string_value(v));
+	if (r > 0) {
+		ret = 0;
+		goto done;
+	}
+	if (r < 0)
+		goto fail;
+	if (!a.event)
+		a.event = "push";
+	workspace = fs_realpath(a.dir ? a.dir : ".");
+	if (!workspace) {
+		err_sys(&e, ERR_NOT_FOUND, "-C %s", a.dir ? a.dir : ".");
+		goto fail;
+	}
+	wpath = fs_join(workspace, a.wpath ? a.wpath : ".github/workflows");
+	if (a.wpath && a.wpath[0] != '/' && fs_exists(a.wpath) && !a.dir) {
+		free(wpath);
+		wpath = fs_realpath(a.wpath);
+	}
+	if (workflow_files(&files, wpath, &e) < 0)
+		goto fail;
+
+	/* load and validate everything before running anything */
+	wfs = xcalloc(files.n, sizeof(*wfs));
+	for (size_t i = 0; i < files.n; i++) {
+		struct wf_load_opts lo = { steps_check_uses, workspace, NULL };
+		struct wf_diags d = WF_DIAGS_INIT;
+		struct err le = ERR_INIT;
+
+		if (wf_load(&wfs[i], files.v[i], &lo, &d, &le) < 0) {
+			if (d.n)
+				wf_diags_print(&d, stderr);
+			else
+				fprintf(stderr, "%s\n", le.msg);
+			invalid = true;
+		}
+		wf_diags_release(&d);
+	}
+	if (invalid) {
+		fprintf(stderr, "gantry: invalid workflow; nothing was run\n");
+		goto done;
+	}
+
+	if (a.event_path) {
+		struct buf b = BUF_INIT;
+		json_error_t je;
+
+		buf_init(&b, 25 << 20);
+		if (fs_read_file(&b, a.event_path, &e) < 0)
+			goto fail;
+		event = json_loadb(b.ptr, b.len, 0, &je);
+		buf_release(&b);
+		if (!json_is_object(event)) {
+			err_set(&e, ERR_SYNTAX, "%s:%d:%d: the event payload must be a JSON object%s%s",
+				a.event_path, je.line, je.column, event ? "" : ": ",
+				event ? "" : je.text);
+			goto fail;
+		}
+	} else {
+		event = json_object();
+	}
+
+	if (a.list || a.graph) {
+		for (size_t i = 0; i < files.n; i++)
+			list_jobs(wfs[i], a.graph);
+		ret = 0;
+		goto done;
+	}
+
+	if (fs_mkdtemp(&temp, "gantry-run", &e) < 0)
+		goto fail;
+	{
+		char *ev = jsonx_dump(event, 1);
+		char *p = fs_join(temp, "event.json");
+
+		fs_write_file(p, ev, strlen(ev), 0600, &e);
+		free(ev);
+		free(p);
+	}
+	if (getenv("RUNNER_TOOL_CACHE") && *getenv("RUNNER_TOOL_CACHE")) {
+		tool_cache = xstrdup(getenv("RUNNER_TOOL_CACHE"));
+	} else {
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+		if (xdg && *xdg)
+			tool_cache = xasprintf("%s/gantry/tool-cache", xdg);
+		else if (home && *home)
+			tool_cache = xasprintf("%s/.cache/gantry/tool-cache", home);
+		else
+			tool_cache = fs_join(temp, "tool-cache");
+	}
+	if (!a.dry_run && fs_mkdirs(tool_cache, 0755, &e) < 0) {
+		free(tool_cache);
+		tool_cache = fs_join(temp, "tool-cache");
+		fs_mkdirs(tool_cache, 0755, NULL);
+	}
+
+	{
+		struct sigaction sa = { 0 };
+
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
+	o.workspace = workspace;
+	o.event_name = a.event;
+	o.event = event;
+	o.secrets = a.secrets;
+	o.vars = a.vars;
+	o.mask = mask;
+	o.out = &out;
+	o.dry_run = a.dry_run;
+	o.max_jobs = a.jobs ? a.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (o.max_jobs < 1)
+		o.max_jobs = 1;
+	o.only_job = a.job;
+	o.temp_root = temp;
+	o.server_url = a.server_url;
+	o.tool_cache = tool_cache;
+	o.run_id = (long long)time(NULL) * 1000 + (getpid() % 1000);
+	o.run_number = 1;
+	ret = 0;
+	for (size_t i = 0; i < files.n; i++) {
+		struct workflow *wf = wfs[i];
+		struct filter_event fe = { 0 };
+		json_t *summary = NULL;
+
+		fe.name = a.event;
+		if (a.event_path) {
+			fe.ref = jsonx_str(event, "ref");
+			fe.action = jsonx_str(event, "action");
+			fe.base_ref = jsonx_str(json_object_get(json_object_get(event,
+							"pull_request"), "base"), "ref");
+		}
+		if (!filter_workflow(wf, &fe)) {
+			if (files.n == 1 || (a.wpath && !fs_is_dir(wpath)))
+				out_printf(&out, OUT_WARN, NULL, "%s does not run on '%s'%s",
+					   wf->path, a.event, a.event_path ?
+					   " with this event payload" : "");
+			continue;
+		}
+		if (a.job && !wf_find_job(wf, a.job))
+			continue;
+		n_selected++;
+		json_decref(inputs);
+		inputs = NULL;
+		if (dispatch_inputs(&inputs, wf, a.inputs, &e) < 0)
+			goto fail;
+		if (!strcmp(a.event, "workflow_dispatch") && !json_object_get(event, "inputs")) {
+			json_t *evin = json_object();
+
+			json_object_foreach(inputs, k, v) {
+				char *s = expr_to_string(v);
+
+				jsonx_set_str(evin, k, s);
+				free(s);
+			}
+			json_object_set_new(event, "inputs", evin);
+		}
+		o.inputs = inputs;
+		if (a.dry_run)
+			out_printf(&out, OUT_INFO, NULL, "Plan of %s on %s (dry run: nothing is run)",
+				   wf->path, a.event);
+		else
+			out_printf(&out, OUT_INFO, NULL, "Running %s on %s", wf->path, a.event);
+		if (run_workflow(&summary, wf, &o, &e) < 0)
+			goto fail;
+		if (!a.dry_run)
+			closing_table(&out, summary);
+		if (!strcmp(jsonx_str(summary, "result"), "failure"))
+			any_fail = true;
+		json_array_append_new(results, summary);
+		if (cancel_level() > 0)
+			break;
+	}
+	if (!n_selected) {
+		out_printf(&out, OUT_WARN, NULL, "no workflow in %s runs on '%s'%s%s", wpath,
+			   a.event, a.job ? " with a job " : "", a.job ? a.job : "");
+		ret = a.job ? 2 : 0;
+	}
+	if (a.json_summary) {
+		json_t *s = json_array_size(results) == 1 ? json_array_get(results, 0) : results;
+
+		if (write_summary(a.json_summary, s, mask, &e) < 0)
+			goto fail;
+	}
+	if (cancel_level() > 0)
+		ret = 130;
+	else if (any_fail)
+		ret = 1;
+	goto done;
+fail:
+	{
+		char *m = mask_str(mask, e.msg);
+
+		fprintf(stderr, "gantry: %s\n", m);
+		free(m);
+	}
+	ret = 2;
+done:
+	if (temp && !a.keep_temp)
+		fs_remove_tree(temp, NULL);
+	else if (temp)
+		fprintf(stderr, "gantry: temporary folder kept: %s\n", temp);
+	for (size_t i = 0; wfs && i < files.n; i++)
+		wf_free(wfs[i]);
+	free(wfs);
+	strv_release(&files);
+	json_decref(event);
+	json_decref(results);
+	json_decref(inputs);
+	json_decref(a.secrets);
+	json_decref(a.vars);
+	json_decref(a.inputs);
+	out_release(&out);
+	mask_free(mask);
+	free(workspace);
+	free(wpath);
+	free(temp);
+	free(tool_cache);
+	return ret;
+}

@@ -1,0 +1,33 @@
+/*
+ * gantry's entry point: pick the subcommand from the table and run it.
+ * The only place, with BUG(), where the process exits on its own.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	const struct cli_cmd *c;
+
+	if (argc < 2) {
+		cli_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	c = cli_find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "gantry: '%s' is not a gantry command; see gantry --help\n",
+			argv[1]);
+		return 2;
+	}
+	exit(c->fn(argc - 1, argv + 1));
+}

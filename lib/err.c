@@ -1,0 +1,74 @@
+#include "err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int err_set(struct err *e, enum err_code code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return -1;
+	e->code = code;
+	e->sys_errno = 0;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int err_sys(struct err *e, enum err_code code, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	size_t n;
+
+	if (!e)
+		return -1;
+	e->code = code;
+	e->sys_errno = saved;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = strlen(e->msg);
+	snprintf(e->msg + n, sizeof(e->msg) - n, ": %s", strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+int err_wrap(struct err *e, const char *fmt, ...)
+{
+	char prefix[ERR_MSG_MAX], old[ERR_MSG_MAX];
+	va_list ap;
+
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof(old));
+	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	if (e->code == ERR_NONE)
+		e->code = ERR_INTERNAL;
+	return -1;
+}
+
+void err_clear(struct err *e)
+{
+	e->code = ERR_NONE;
+	e->sys_errno = 0;
+	e->msg[0] = '\0';
+}
+
+const char *err_code_name(enum err_code code)
+{
+	static const char *const names[] = {
+		"none", "internal", "not found", "syntax", "invalid", "limit",
+		"io", "auth", "timeout", "cancelled", "sandbox", "remote",
+	};
+
+	if ((unsigned)code < sizeof(names) / sizeof(names[0]))
+		return names[code];
+	return "unknown";
+}

@@ -1,0 +1,41 @@
+/*
+ * fs: the file system operations gantry needs, with errors that name the
+ * path. Paths are plain C strings; every returned string is the caller's.
+ */
+#ifndef GANTRY_FS_H
+#define GANTRY_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "err.h"
+
+/* Append the whole file to b (b's cap applies: ERR_LIMIT past it). */
+int fs_read_file(struct buf *b, const char *path, struct err *e);
+/* Write data to path atomically (temporary file in the same folder, then
+ * rename), with the given mode. */
+int fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
+		  struct err *e);
+/* Append to a file, creating it. */
+int fs_append_file(const char *path, const void *data, size_t len,
+		   struct err *e);
+/* mkdir -p. */
+int fs_mkdirs(const char *path, mode_t mode, struct err *e);
+/* A new folder under $TMPDIR (or /tmp) named prefix-XXXXXX; *out owned. */
+int fs_mkdtemp(char **out, const char *prefix, struct err *e);
+/* rm -rf; a missing path is not an error. Does not follow symlinks. */
+int fs_remove_tree(const char *path, struct err *e);
+bool fs_exists(const char *path);
+bool fs_is_dir(const char *path);
+/* a/b, or b alone when b is absolute. Caller frees. */
+char *fs_join(const char *a, const char *b);
+/* The folder part of path ("." for a bare name). Caller frees. */
+char *fs_dirname(const char *path);
+/* The absolute, resolved form of path; NULL (errno set) on failure. */
+char *fs_realpath(const char *path);
+/* Look name up in a PATH-style list; the absolute path or NULL. */
+char *fs_which(const char *name, const char *path_list);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * run: a step with a script. The script is written to a file in
+ * RUNNER_TEMP and started with the step's shell, as GitHub's runner does:
+ * bash --noprofile --norc -eo pipefail {0}, sh -e {0}, python {0}, or a
+ * custom command with {0}.
+ */
+#include "step.h"
+#include "../lib/buf.h"
+#include "../lib/fs.h"
+#include "../lib/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static unsigned long script_counter;
+
+/* The step's working folder: working-directory, else defaults, else the
+ * workspace; relative folders are under the workspace. Caller frees. */
+static int run_workdir(char **out, struct step_ctx *c, struct err *e)
+{
+	const struct yml_node *wd = c->step->working_directory;
+	char *dir = NULL;
+	int r;
+
+	if (wd && wd->kind == YML_SCALAR && !yml_is_null(wd)) {
+		r = expr_interpolate(&dir, wd->str, c->xenv, e);
+		if (r < 0)
+			return err_wrap(e, "working-directory");
+	} else if (c->workdir_default) {
+		dir = xstrdup(c->workdir_default);
+	}
+	if (!dir || !*dir) {
+		free(dir);
+		*out = xstrdup(c->workspace);
+		return 0;
+	}
+	*out = fs_join(c->workspace, dir);
+	free(dir);
+	return 0;
+}
+
+static const char *run_shell(struct step_ctx *c)
+{
+	const struct yml_node *sh = c->step->shell;
+
+	if (sh && sh->kind == YML_SCALAR && !yml_is_null(sh))
+		return sh->str;
+	return c->shell_default;
+}
+
+/* Build the argv for script file path; python falls back to python3. */
+static int run_argv(struct strv *argv, struct step_ctx *c, const char *script,
+		    const char **ext, struct err *e)
+{
+	if (steps_shell_argv(argv, run_shell(c), script, c->path_env, ext, e) < 0)
+		return -1;
+	if (!strcmp(argv->v[0], "python")) {
+		char *py = fs_which("python", c->path_env);
+
+		if (!py) {
+			free(argv->v[0]);
+			argv->v[0] = xstrdup("python3");
+		}
+		free(py);
+	}
+	return 0;
+}
+
+static int run_script(char **out, struct step_ctx *c, struct err *e)
+{
+	const struct yml_node *run = c->step->run;
+	int r;
+
+	if (!run || run->kind != YML_SCALAR)
+		return err_set(e, ERR_INVALID, "step has no run: script");
+	r = expr_interpolate(out, run->str, c->xenv, e);
+	if (r < 0)
+		return err_wrap(e, "run");
+	return r;
+}
+
+static int run_plan(struct step_ctx *c, struct err *e)
+{
+	struct strv argv = STRV_INIT;
+	struct buf line = BUF_INIT;
+	char *script = NULL, *dir = NULL;
+	const char *ext;
+	int ret = -1;
+
+	if (run_script(&script, c, e) < 0 || run_workdir(&dir, c, e) < 0)
+		goto done;
+	if (run_argv(&argv, c, "<script>", &ext, e) < 0)
+		goto done;
+	buf_adds(&line, "shell:");
+	for (size_t i = 0; i < argv.n; i++)
+		buf_printf(&line, " %s", argv.v[i]);
+	c->host->plan(c->host_ud, line.ptr);
+	buf_reset(&line);
+	buf_printf(&line, "working-directory: %s", dir);
+	c->host->plan(c->host_ud, line.ptr);
+	c->host->plan(c->host_ud, "script:");
+	for (char *p = script, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		buf_reset(&line);
+		buf_adds(&line, "  | ");
+		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
+		c->host->plan(c->host_ud, line.ptr);
+	}
+	ret = 0;
+done:
+	strv_release(&argv);
+	buf_release(&line);
+	free(script);
+	free(dir);
+	return ret;
+}
+
+static int run_run(struct step_ctx *c, struct err *e)
+{
+	struct strv argv = STRV_INIT;
+	struct sbx_result res;
+	char *script = NULL, *dir = NULL, *path = NULL;
+	const char *ext;
+	int ret = -1;
+
+	if (run_script(&script, c, e) < 0 || run_workdir(&dir, c, e) < 0)
+		goto done;
+	if (!fs_is_dir(dir)) {
+		err_set(e, ERR_NOT_FOUND,
+			"working-directory %s does not exist", dir);
+		goto done;
+	}
+	/* the extension depends on the shell: find it before naming the file */
+	if (run_argv(&argv, c, "", &ext, e) < 0)
+		goto done;
+	strv_release(&argv);
+	path = xasprintf("%s/script-%d-%lu%s", c->runner_temp, (int)getpid(),
+			 __atomic_add_fetch(&script_counter, 1, __ATOMIC_RELAXED),
+			 ext);
+	if (fs_write_file(path, script, strlen(script), 0700, e) < 0)
+		goto done;
+	if (run_argv(&argv, c, path, &ext, e) < 0)
+		goto done;
+	if (c->host->spawn(c->host_ud, c, (const char *const *)argv.v, dir,
+			   &res, e) < 0)
+		goto done;
+	c->exit_code = res.exit_code;
+	if (res.cancelled)
+		c->outcome = STEP_CANCELLED;
+	else
+		c->outcome = res.exit_code == 0 ? STEP_SUCCESS : STEP_FAILURE;
+	ret = 0;
+done:
+	if (path)
+		unlink(path);
+	strv_release(&argv);
+	free(script);
+	free(dir);
+	free(path);
+	return ret;
+}
+
+const struct step_type step_type_run = {
+	.name = "run",
+	.plan = run_plan,
+	.run = run_run,
+};
