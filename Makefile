@@ -33,14 +33,15 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
 	lib/log.c lib/jsonx.c
-WF_SRC := workflows/yml.c workflows/expr.c workflows/expr_eval.c \
+WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
-	workflows/validate.c workflows/matrix.c workflows/filter.c
+	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
+	workflows/matrix.c workflows/filter.c
 SBX_SRC := sandbox/sbx.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
-	agent/reusable.c
+	agent/reusable.c agent/eval.c agent/stepio.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
@@ -100,7 +101,7 @@ bench: build/gantry
 	@bench/run build/gantry
 
 FUZZ_SECONDS ?= 60
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' -g -O1 -fsanitize=fuzzer,address,undefined \
 	$(PKG_CFLAGS) -I.
 build/fuzz/%: tests/fuzz/%.c $(CORE_SRC)
 	@mkdir -p $(dir $@)

@@ -284,8 +284,9 @@ static void job_activate(struct run *r, struct job_state *js)
 		goto done;
 	}
 	if (r->o->dry_run && rc == EXPR_UNKNOWN) {
-		say(r, OUT_DIM, "job %s: if: %s  (decided at run time on %s)", job->id,
-		    *cond ? cond : "success()", e.msg);
+		if (*cond)
+			say(r, OUT_DIM, "job %s: if: %s  (decided at run time on %s)", job->id,
+			    cond, e.msg);
 		err_clear(&e);
 	} else if (!ok) {
 		enum result res = st == EXPR_STATUS_CANCELLED ? RES_CANCELLED : RES_SKIPPED;

@@ -91,7 +91,7 @@ static int run_plan(struct step_ctx *c, struct err *e)
 
 	if (run_script(&script, c, e) < 0 || run_workdir(&dir, c, e) < 0)
 		goto done;
-	if (run_argv(&argv, c, "<script>", &ext, e) < 0)
+	if (run_argv(&argv, c, "{0}", &ext, e) < 0)
 		goto done;
 	buf_adds(&line, "shell:");
 	for (size_t i = 0; i < argv.n; i++)

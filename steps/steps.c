@@ -5,6 +5,7 @@
 #include "../lib/util.h"
 #include "../lib/fs.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct step_type *const step_types[] = {
@@ -66,6 +67,24 @@ int steps_check_uses(const char *uses, const char *dir, void *ud,
 		return err_set(e, ERR_INVALID,
 			       "'%s': docker:// actions need Docker, which gantry does not use; "
 			       "run the tool in a run: step instead", uses);
+	if (strstr(uses, ".github/workflows/")) {
+		/* a job calling a reusable workflow */
+		char *path, *at;
+		int r = 0;
+
+		if (strncmp(uses, "./", 2))
+			return err_set(e, ERR_INVALID,
+				       "'%s': reusable workflows from other repositories are not "
+				       "supported yet; copy it into .github/workflows/", uses);
+		path = fs_join(root ? root : dir, uses + 2);
+		at = strchr(path, '@');
+		if (at)
+			*at = '\0';
+		if (!fs_exists(path))
+			r = err_set(e, ERR_NOT_FOUND, "'%s': no such workflow file (%s)", uses, path);
+		free(path);
+		return r;
+	}
 	t = steps_find(uses);
 	if (!t) {
 		struct buf b = BUF_INIT;

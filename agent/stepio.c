@@ -1,0 +1,326 @@
+/*
+ * stepio: what a step prints and what it says back. Output lines are
+ * masked and printed with their job/step prefix; workflow commands
+ * (::add-mask::, ::group::, ::error ...) are acted on; after the step its
+ * command files (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH,
+ * GITHUB_STEP_SUMMARY) are read back. Also builds a step's environment.
+ */
+#include "job_int.h"
+#include "filecmd.h"
+#include "../lib/fs.h"
+#include "../lib/jsonx.h"
+#include "../lib/log.h"
+#include "../lib/util.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,
+		const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	out_line(OUT(jr), kind, prefix, b.ptr);
+	buf_release(&b);
+}
+
+static void annotate(struct stepexec *x, const char *level, json_t *props,
+		     const char *msg)
+{
+	struct jobrun *jr = x->jr;
+	const char *file = jsonx_str(props, "file");
+	const char *line = jsonx_str(props, "line");
+	const char *col = jsonx_str(props, "col");
+	const char *title = jsonx_str(props, "title");
+	enum out_kind kind = !strcmp(level, "error") ? OUT_FAIL :
+			     !strcmp(level, "warning") ? OUT_WARN : OUT_INFO;
+	struct buf where = BUF_INIT;
+	json_t *a = json_object();
+	char *masked = mask_str(jr->run->o->mask, msg);
+
+	if (file) {
+		buf_adds(&where, file);
+		if (line)
+			buf_printf(&where, ":%s", line);
+		if (line && col)
+			buf_printf(&where, ":%s", col);
+		buf_adds(&where, ": ");
+	}
+	stepio_say(jr, kind, x->prefix, "%c%s: %s%s%s%s", level[0] - 32, level + 1,
+	    where.ptr, title ? title : "", title ? ": " : "", msg);
+	jsonx_set_str(a, "level", level);
+	jsonx_set_str(a, "message", masked);
+	if (file)
+		jsonx_set_str(a, "file", file);
+	if (line)
+		jsonx_set_str(a, "line", line);
+	pthread_mutex_lock(&jr->run->mu);
+	json_array_append_new(jr->annotations, a);
+	pthread_mutex_unlock(&jr->run->mu);
+	buf_release(&where);
+	free(masked);
+}
+
+void stepio_fold_flush(struct stepexec *x, bool show)
+{
+	if (show && x->folded.len)
+		out_line(OUT(x->jr), OUT_PLAIN, x->prefix, x->folded.ptr);
+	buf_reset(&x->folded);
+	x->folded_lines = 0;
+}
+
+static void print_step_line(struct stepexec *x, const char *line)
+{
+	if (x->in_group && OUT(x->jr)->tty) {
+		/* folded: kept back, shown only if the step fails */
+		if (x->folded_lines < GROUP_FOLD_MAX) {
+			char *m = mask_str(x->jr->run->o->mask, line);
+
+			buf_printf(&x->folded, "  %s\n", m);
+			free(m);
+			x->folded_lines++;
+		}
+		return;
+	}
+	if (x->in_group) {
+		struct buf b = BUF_INIT;
+
+		buf_printf(&b, "  %s", line);
+		out_line(OUT(x->jr), OUT_PLAIN, x->prefix, b.ptr);
+		buf_release(&b);
+		return;
+	}
+	out_line(OUT(x->jr), OUT_PLAIN, x->prefix, line);
+}
+
+static void on_command(struct stepexec *x, struct wfcmd *c, const char *raw)
+{
+	struct jobrun *jr = x->jr;
+	const char *n = c->name;
+
+	if (!strcmp(n, "add-mask")) {
+		mask_add(jr->run->o->mask, c->value);
+	} else if (!strcmp(n, "group")) {
+		if (x->in_group)
+			stepio_fold_flush(x, false);
+		x->in_group = true;
+		stepio_say(jr, OUT_GROUP, x->prefix, "%s %s", OUT(jr)->tty ? "\u25b8" : "\u25be", c->value);
+	} else if (!strcmp(n, "endgroup")) {
+		stepio_fold_flush(x, false);
+		x->in_group = false;
+	} else if (!strcmp(n, "error") || !strcmp(n, "warning") ||
+		   !strcmp(n, "notice")) {
+		annotate(x, n, c->props, c->value);
+	} else if (!strcmp(n, "debug")) {
+		const char *dbg = jsonx_str(json_object_get(jr->ctx, "runner"), "debug");
+
+		if (dbg && !strcmp(dbg, "1"))
+			stepio_say(jr, OUT_DIM, x->prefix, "Debug: %s", c->value);
+	} else if (!strcmp(n, "stop-commands")) {
+		free(x->stop_token);
+		x->stop_token = xstrdup(c->value);
+	} else if (!strcmp(n, "echo")) {
+		x->echo = !strcmp(c->value, "on");
+	} else if (!strcmp(n, "set-output")) {
+		const char *name = jsonx_str(c->props, "name");
+
+		if (name)
+			jsonx_set_str(x->legacy_outputs, name, c->value);
+		stepio_say(jr, OUT_WARN, x->prefix,
+		    "Warning: the set-output command is deprecated; write to $GITHUB_OUTPUT");
+	} else if (!strcmp(n, "save-state")) {
+		/* state is for post steps, which local steps do not have */
+	} else if (!strcmp(n, "set-env") || !strcmp(n, "add-path")) {
+		annotate(x, "error", c->props,
+			 "the set-env and add-path commands are disabled (as on GitHub); "
+			 "write to $GITHUB_ENV or $GITHUB_PATH");
+	} else {
+		/* not a command we know: GitHub prints such lines as they are */
+		print_step_line(x, raw);
+		return;
+	}
+	if (x->echo && strcmp(n, "add-mask"))
+		print_step_line(x, raw);
+}
+
+void stepio_on_line(void *ud, enum sbx_stream stream, const char *line, size_t len)
+{
+	struct stepexec *x = ud;
+	char *s = xstrndup(line, len);
+	struct wfcmd c;
+
+	(void)stream;
+	if (x->stop_token) {
+		size_t tl = strlen(x->stop_token);
+
+		if (len == tl + 4 && !strncmp(s, "::", 2) &&
+		    !strncmp(s + 2, x->stop_token, tl) && !strcmp(s + 2 + tl, "::")) {
+			free(x->stop_token);
+			x->stop_token = NULL;
+		} else {
+			print_step_line(x, s);
+		}
+		free(s);
+		return;
+	}
+	if (wfcmd_parse(&c, s, len)) {
+		on_command(x, &c, s);
+		wfcmd_release(&c);
+	} else {
+		print_step_line(x, s);
+	}
+	free(s);
+}
+
+
+void stepio_info(void *ud, const char *line)
+{
+	struct stepexec *x = ud;
+
+	out_line(OUT(x->jr), OUT_DIM, x->prefix, line);
+}
+
+void stepio_plan(void *ud, const char *line)
+{
+	struct stepexec *x = ud;
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%*s%s", 4 + 2 * x->sc->depth, "", line);
+	out_line(OUT(x->jr), OUT_PLAIN, NULL, b.ptr);
+	buf_release(&b);
+}
+
+static int read_cmd_file(struct buf *b, const char *path, struct err *e)
+{
+	buf_init(b, FILE_CMD_MAX);
+	if (fs_read_file(b, path, e) < 0) {
+		if (e->code == ERR_NOT_FOUND) {
+			err_clear(e);
+			return 0;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+/* Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY. */
+int stepio_apply_files(struct jobrun *jr, const char *dir,
+			       json_t *outputs, struct err *e)
+{
+	static const char *const kinds[] = { "env", "output", "path", "summary" };
+	int ret = 0;
+
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		char *p = xasprintf("%s/%s", dir, kinds[k]);
+		struct buf b;
+
+		if (read_cmd_file(&b, p, e) < 0) {
+			free(p);
+			return -1;
+		}
+		if (k == 0 && filecmd_parse_kv(jr->env, b.ptr, b.len, "GITHUB_ENV", e) < 0)
+			ret = -1;
+		else if (k == 1 && filecmd_parse_kv(outputs, b.ptr, b.len, "GITHUB_OUTPUT", e) < 0)
+			ret = -1;
+		else if (k == 2)
+			filecmd_parse_path(&jr->path_add, b.ptr, b.len);
+		else if (k == 3 && b.len) {
+			char *m = mask_apply(jr->run->o->mask, b.ptr, b.len, NULL);
+
+			if (b.len > STEP_SUMMARY_MAX)
+				log_warn("a step summary of %zu bytes is over the 1 MiB limit; cut",
+					 b.len);
+			buf_add(&jr->summary, m, strlen(m) > STEP_SUMMARY_MAX ?
+				STEP_SUMMARY_MAX : strlen(m));
+			if (jr->summary.len && jr->summary.ptr[jr->summary.len - 1] != '\n')
+				buf_addch(&jr->summary, '\n');
+			free(m);
+		}
+		buf_release(&b);
+		free(p);
+		if (ret < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The step's process environment. */
+void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
+		       json_t *env, const char *cmd_dir, const char *step_name)
+{
+	json_t *gh = json_object_get(jr->ctx, "github");
+	struct buf path = BUF_INIT;
+	const char *k;
+	json_t *v;
+	char *p;
+
+	ctx_host_env(envp);
+	strv_setenv(envp, "CI", "true");
+	strv_setenv(envp, "GITHUB_ACTIONS", "true");
+	strv_setenv(envp, "GANTRY", "true");
+	{
+		static const struct { const char *var, *key; } map[] = {
+			{ "GITHUB_WORKSPACE", "workspace" }, { "GITHUB_SHA", "sha" },
+			{ "GITHUB_REF", "ref" }, { "GITHUB_REF_NAME", "ref_name" },
+			{ "GITHUB_REF_TYPE", "ref_type" },
+			{ "GITHUB_REPOSITORY", "repository" },
+			{ "GITHUB_REPOSITORY_OWNER", "repository_owner" },
+			{ "GITHUB_EVENT_NAME", "event_name" },
+			{ "GITHUB_RUN_ID", "run_id" }, { "GITHUB_RUN_NUMBER", "run_number" },
+			{ "GITHUB_RUN_ATTEMPT", "run_attempt" }, { "GITHUB_JOB", "job" },
+			{ "GITHUB_ACTOR", "actor" }, { "GITHUB_TRIGGERING_ACTOR", "triggering_actor" },
+			{ "GITHUB_WORKFLOW", "workflow" }, { "GITHUB_WORKFLOW_REF", "workflow_ref" },
+			{ "GITHUB_SERVER_URL", "server_url" }, { "GITHUB_API_URL", "api_url" },
+			{ "GITHUB_GRAPHQL_URL", "graphql_url" }, { "GITHUB_HEAD_REF", "head_ref" },
+			{ "GITHUB_BASE_REF", "base_ref" }, { "GITHUB_RETENTION_DAYS", "retention_days" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+			const char *s = jsonx_str(gh, map[i].key);
+
+			strv_setenv(envp, map[i].var, s ? s : "");
+		}
+	}
+	p = xasprintf("%s/event.json", jr->run->o->temp_root);
+	strv_setenv(envp, "GITHUB_EVENT_PATH", p);
+	free(p);
+	strv_setenv(envp, "GITHUB_ACTION", step_name);
+	strv_setenv(envp, "GITHUB_ACTION_PATH", sc->action_path ? sc->action_path : "");
+	strv_setenv(envp, "RUNNER_OS", "Linux");
+	strv_setenv(envp, "RUNNER_ARCH", jsonx_str(json_object_get(jr->ctx, "runner"), "arch"));
+	strv_setenv(envp, "RUNNER_NAME", jsonx_str(json_object_get(jr->ctx, "runner"), "name"));
+	strv_setenv(envp, "RUNNER_ENVIRONMENT", "self-hosted");
+	strv_setenv(envp, "RUNNER_TEMP", jr->temp);
+	strv_setenv(envp, "RUNNER_TOOL_CACHE", jr->run->o->tool_cache);
+	strv_setenv(envp, "RUNNER_WORKSPACE", jr->dir);
+	if (cmd_dir) {
+		static const char *const f[][2] = {
+			{ "GITHUB_ENV", "env" }, { "GITHUB_OUTPUT", "output" },
+			{ "GITHUB_PATH", "path" }, { "GITHUB_STATE", "state" },
+			{ "GITHUB_STEP_SUMMARY", "summary" },
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+			p = xasprintf("%s/%s", cmd_dir, f[i][1]);
+			strv_setenv(envp, f[i][0], p);
+			free(p);
+		}
+	}
+	json_object_foreach(env, k, v)
+		strv_setenv(envp, k, json_string_value(v) ? json_string_value(v) : "");
+	/* GITHUB_PATH entries come first, newest first */
+	for (size_t i = jr->path_add.n; i-- > 0;)
+		buf_printf(&path, "%s:", jr->path_add.v[i]);
+	buf_adds(&path, strv_getenv(envp, "PATH") ? strv_getenv(envp, "PATH") : "");
+	strv_setenv(envp, "PATH", path.ptr);
+	buf_release(&path);
+}
+

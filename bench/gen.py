@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Generate the workflows that bench/run measures.
+
+    bench/gen.py DIR        write DIR/plan.yml, DIR/steps-bash.yml, DIR/steps-sh.yml
+
+plan.yml        256 jobs, each with a 4x4 matrix (4,096 job instances), a
+                needs graph (job i needs job i//2, a binary tree 8 levels deep),
+                env, an `if:` and three steps that use matrix and env in
+                expressions: what planning a large real workflow looks like.
+steps-bash.yml  one job of 1,000 `run: "true"` steps, default shell (bash).
+steps-sh.yml    the same with `defaults: run: shell: sh`, to compare fairly
+                with a loop of `sh -c true`.
+
+The generator is deterministic: the same files on every machine.
+"""
+import os
+import sys
+
+PLAN_JOBS = 256
+MATRIX_OS = ["ubuntu-22.04", "ubuntu-24.04", "debian-12", "fedora-40"]
+MATRIX_CC = ["gcc-12", "gcc-13", "clang-17", "clang-18"]
+STEP_COUNT = 1000
+
+
+def plan_workflow():
+    """256 jobs x 4x4 matrix, with needs, env, if: and expressions."""
+    out = []
+    out.append("name: bench-plan")
+    out.append("on:")
+    out.append("  push:")
+    out.append("    branches: [main]")
+    out.append("  workflow_dispatch:")
+    out.append("env:")
+    out.append("  GLOBAL_LEVEL: bench")
+    out.append("jobs:")
+    for i in range(PLAN_JOBS):
+        out.append("  job_%03d:" % i)
+        out.append("    name: Job %d ${{ matrix.os }} ${{ matrix.cc }}" % i)
+        if i > 0:
+            out.append("    needs: [job_%03d]" % (i // 2))
+        out.append("    runs-on: ubuntu-latest")
+        out.append("    if: ${{ github.event_name == 'push' || "
+                   "github.event_name == 'workflow_dispatch' }}")
+        out.append("    timeout-minutes: 30")
+        out.append("    strategy:")
+        out.append("      fail-fast: false")
+        out.append("      matrix:")
+        out.append("        os: [%s]" % ", ".join(MATRIX_OS))
+        out.append("        cc: [%s]" % ", ".join(MATRIX_CC))
+        out.append("    env:")
+        out.append("      JOB_INDEX: \"%d\"" % i)
+        out.append("      TARGET: ${{ matrix.os }}-${{ matrix.cc }}")
+        out.append("    steps:")
+        out.append("      - name: Configure %d" % i)
+        out.append("        run: ./configure --cc=${{ matrix.cc }} "
+                   "--target=$TARGET")
+        out.append("      - name: Build")
+        out.append("        if: ${{ matrix.cc != 'gcc-12' }}")
+        out.append("        run: |")
+        out.append("          make -j4 CC=${{ matrix.cc }}")
+        out.append("          echo \"built ${{ env.JOB_INDEX }} on "
+                   "${{ matrix.os }}\"")
+        out.append("      - name: Test")
+        out.append("        env:")
+        out.append("          LEVEL: ${{ format('{0}-{1}', env.GLOBAL_LEVEL, "
+                   "matrix.os) }}")
+        out.append("        run: make check LEVEL=$LEVEL")
+    return "\n".join(out) + "\n"
+
+
+def steps_workflow(shell):
+    """One job of STEP_COUNT `run: "true"` steps; shell None means default."""
+    out = []
+    out.append("name: bench-steps")
+    out.append("on: push")
+    if shell:
+        out.append("defaults:")
+        out.append("  run:")
+        out.append("    shell: %s" % shell)
+    out.append("jobs:")
+    out.append("  steps:")
+    out.append("    runs-on: ubuntu-latest")
+    out.append("    steps:")
+    for _ in range(STEP_COUNT):
+        out.append("      - run: \"true\"")
+    return "\n".join(out) + "\n"
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def generate(folder):
+    """Write the three workflows into folder; return their paths by name."""
+    paths = {
+        "plan": os.path.join(folder, "plan.yml"),
+        "steps-bash": os.path.join(folder, "steps-bash.yml"),
+        "steps-sh": os.path.join(folder, "steps-sh.yml"),
+    }
+    write(paths["plan"], plan_workflow())
+    write(paths["steps-bash"], steps_workflow(None))
+    write(paths["steps-sh"], steps_workflow("sh"))
+    return paths
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: bench/gen.py DIR\n")
+        return 2
+    os.makedirs(argv[1], exist_ok=True)
+    for name, path in generate(argv[1]).items():
+        print("%-11s %s" % (name, path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
