@@ -25,11 +25,12 @@
 
 const char *const dry_unknown[] = { "steps", "needs", "jobs", NULL };
 
-static int inst_cancel_fd(const struct inst *in)
+/* A step decided while the job was not cancelled stops at the first
+ * cancel (its pipe may already be readable: then it stops at once); a step
+ * that runs because of always() after a cancel stops only at the second. */
+static int inst_cancel_fd(const struct inst *in, int gen)
 {
-	int lvl = __atomic_load_n(&in->cancel_level, __ATOMIC_SEQ_CST);
-
-	return lvl == 0 ? in->cancel_pipe[0] : in->kill_pipe[0];
+	return gen == 0 ? in->cancel_pipe[0] : in->kill_pipe[0];
 }
 
 static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
@@ -53,7 +54,7 @@ static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
 	o.envp = (const char *const *)c->envp->v;
 	o.cwd = cwd ? cwd : c->workspace;
 	o.timeout_ms = timeout;
-	o.cancel_fd = inst_cancel_fd(jr->in);
+	o.cancel_fd = inst_cancel_fd(jr->in, x->cancel_gen);
 	o.on_line = stepio_on_line;
 	o.ud = x;
 	r = sbx_run(res, &o, e);
@@ -214,7 +215,7 @@ static void plan_env(struct stepexec *x, json_t *env)
 
 /* Run (or plan) one step. Returns -1 only for errors that stop the job. */
 static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *st,
-		    size_t index, struct err *e)
+		    size_t index, int gen, struct err *e)
 {
 	const struct step_type *type = steps_find(st->uses);
 	struct stepexec x = { 0 };
@@ -260,6 +261,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	x.jr = jr;
 	x.sc = sc;
 	x.st = st;
+	x.cancel_gen = gen;
 	x.legacy_outputs = outputs;
 	buf_init(&x.folded, 0);
 
@@ -439,9 +441,11 @@ static int run_step_list(struct jobrun *jr, struct scope *sc,
 			 const struct wf_step *steps, size_t n, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (__atomic_load_n(&jr->in->cancel_level, __ATOMIC_SEQ_CST) > 0)
+		int gen = __atomic_load_n(&jr->in->cancel_level, __ATOMIC_SEQ_CST);
+
+		if (gen > 0)
 			sc->status = EXPR_STATUS_CANCELLED;
-		if (run_step(jr, sc, &steps[i], i, e) < 0)
+		if (run_step(jr, sc, &steps[i], i, gen, e) < 0)
 			return -1;
 	}
 	return 0;

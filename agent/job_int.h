@@ -54,6 +54,7 @@ struct stepexec {
 	const struct wf_step *st;
 	char *prefix;			/* "[job/step]" */
 	long long timeout_ms;
+	int cancel_gen;			/* the job's cancel level when it began */
 	/* workflow commands */
 	char *stop_token;
 	bool in_group;

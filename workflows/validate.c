@@ -15,7 +15,6 @@
  */
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -561,7 +560,6 @@ void val_check_defaults(struct val_state *v, const struct yml_node *n,
 	val_check_str(v, yml_get(run, "working-directory"), "working-directory",
 		      pl);
 }
-
 
 void wfv_check(const struct workflow *wf, const struct wf_load_opts *opts,
 	       const struct wfv_src *src, const char *dir,

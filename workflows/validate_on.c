@@ -17,7 +17,6 @@ static const struct val_place
 	P_CALL_OUT = { C_GITHUB | C_JOBS | C_VARS | C_INPUTS,
 		       "on.workflow_call.outputs.<output_id>.value", false };
 
-
 /* Every event GitHub can start a workflow with. */
 static const char *const events[] = {
 	"branch_protection_rule", "check_run", "check_suite", "create",
