@@ -223,8 +223,15 @@ static _Noreturn void sbx_child(const struct sbx_child *c)
 		sbx_child_fail(c->status_w, SBX_STEP_SETPGID);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);	/* EINVAL for KILL/STOP: fine */
+	for (sig = 1; sig < NSIG; sig++) {
+		/* glibc refuses its own signals (32, 33) with EINVAL; a parent
+		 * such as make may have left them ignored, so ask the kernel */
+		struct { void *handler; unsigned long flags; void *restorer;
+			 unsigned long mask; } ksa = { 0 };
+
+		if (sigaction(sig, &sa, NULL) < 0 && sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+	}
 	if (sbx_dup_to(c->devnull, 0) < 0 || sbx_dup_to(c->out_w, 1) < 0 ||
 	    sbx_dup_to(c->err_w, 2) < 0)
 		sbx_child_fail(c->status_w, SBX_STEP_DUP2);
