@@ -29,7 +29,7 @@ endif
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' \
 	$(WARN) $(PKG_CFLAGS) -I.
 CFLAGS ?= -O2 -g
-LDLIBS := $(PKG_LIBS) -lpthread -lm
+LDLIBS := $(PKG_LIBS) -lcrypto -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
 	lib/log.c lib/jsonx.c
@@ -41,7 +41,8 @@ SBX_SRC := sandbox/sbx.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
-	agent/reusable.c agent/eval.c agent/stepio.c
+	agent/reusable.c agent/eval.c agent/stepio.c \
+	agent/hashfiles.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 

@@ -476,6 +476,7 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	if (!a.event)
 		a.event = "push";
+	out.buffered = a.dry_run && !out.tty;
 	workspace = fs_realpath(a.dir ? a.dir : ".");
 	if (!workspace) {
 		err_sys(&e, ERR_NOT_FOUND, "-C %s", a.dir ? a.dir : ".");

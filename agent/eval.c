@@ -23,9 +23,11 @@ void eval_env_init(struct expr_env *xe, const struct jobrun *jr, json_t *ctx,
 	memset(xe, 0, sizeof(*xe));
 	xe->contexts = ctx;
 	xe->status = status;
+	xe->hash_files = hashfiles;
+	xe->ud = (void *)jr->run->o->workspace;
 	if (dry(jr)) {
 		xe->status_unknown = true;
-		xe->unknown = dry_unknown;
+		xe->unknown = jr->in->js->matrix_expr ? dry_unknown_matrix : dry_unknown;
 	}
 }
 

@@ -66,7 +66,7 @@ json_t *job_contexts(struct run *r, struct job_state *js, json_t *matrix,
 	json_t *c = json_object();
 	json_t *strategy = json_object();
 
-	json_object_set(c, "github", r->github);
+	json_object_set(c, "github", js && js->github ? js->github : r->github);
 	json_object_set(c, "vars", r->o->vars);
 	json_object_set(c, "secrets", r->o->secrets);
 	json_object_set(c, "inputs", r->call_inputs ? r->call_inputs : r->o->inputs);
@@ -172,9 +172,15 @@ static struct inst *inst_new(struct run *r, struct job_state *js, size_t index,
 	in->outputs = json_object();
 	in->summary = json_object();
 	in->result = RES_SKIPPED;
-	if (pipe2(in->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
-	    pipe2(in->kill_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+	in->cancel_pipe[0] = in->cancel_pipe[1] = -1;
+	in->kill_pipe[0] = in->kill_pipe[1] = -1;
+	/* a dry run starts nothing, so there is nothing to cancel */
+	if (!r->o->dry_run && (pipe2(in->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0 ||
+			       pipe2(in->kill_pipe, O_CLOEXEC | O_NONBLOCK) < 0))
 		BUG("cannot create a pipe: %s", strerror(errno));
+	/* the contexts are kept for inst_run: made once per instance */
+	in->ctx = ctx;
+	ctx = NULL;
 	jsonx_set_str(in->summary, "id", js->job->id);
 	jsonx_set_str(in->summary, "name", in->label);
 	json_object_set_new(in->summary, "matrix", matrix ? json_incref(matrix) : json_null());
@@ -191,13 +197,16 @@ static void inst_free(struct inst *in)
 {
 	if (!in)
 		return;
-	close(in->cancel_pipe[0]);
-	close(in->cancel_pipe[1]);
-	close(in->kill_pipe[0]);
-	close(in->kill_pipe[1]);
+	for (int i = 0; i < 2; i++) {
+		if (in->cancel_pipe[i] >= 0)
+			close(in->cancel_pipe[i]);
+		if (in->kill_pipe[i] >= 0)
+			close(in->kill_pipe[i]);
+	}
 	json_decref(in->matrix);
 	json_decref(in->outputs);
 	json_decref(in->summary);
+	json_decref(in->ctx);
 	free(in->label);
 	free(in);
 }
@@ -209,6 +218,8 @@ static void inst_cancel(struct inst *in, int level)
 	if (__atomic_load_n(&in->cancel_level, __ATOMIC_SEQ_CST) >= level)
 		return;
 	__atomic_store_n(&in->cancel_level, level, __ATOMIC_SEQ_CST);
+	if (in->cancel_pipe[1] < 0)
+		return;
 	n = write(level == 1 ? in->cancel_pipe[1] : in->kill_pipe[1], "c", 1);
 	(void)n;
 }
@@ -268,7 +279,7 @@ static void job_activate(struct run *r, struct job_state *js)
 {
 	const struct wf_job *job = js->job;
 	enum expr_status st = needs_status(r, js);
-	json_t *ctx = job_contexts(r, js, NULL, 0), *combos = NULL;
+	json_t *ctx = NULL, *combos = NULL;
 	struct expr_env xe;
 	struct err e = ERR_INIT;
 	const char *cond = job->if_ && job->if_->kind == YML_SCALAR &&
@@ -276,6 +287,13 @@ static void job_activate(struct run *r, struct job_state *js)
 	bool ok = true;
 	int rc;
 
+	/* github.job is the job's id: one copy per job, made here before any
+	 * of its instances' threads can read it */
+	if (!js->github) {
+		js->github = json_copy(r->github);
+		jsonx_set_str(js->github, "job", job->id);
+	}
+	ctx = job_contexts(r, js, NULL, 0);
 	make_env(&xe, r, ctx, st);
 	rc = expr_eval_if(&ok, cond, &xe, &e);
 	if (rc < 0) {
@@ -402,6 +420,7 @@ static void inst_start(struct run *r, struct inst *in)
 	if (in->run->cancelled)
 		inst_cancel(in, 1);
 	if (r->o->dry_run) {
+		/* planning an instance is quick: inline, in order */
 		inst_run(in);
 		in->finished = true;
 		in->js->n_running--;
@@ -422,13 +441,11 @@ static void inst_done(struct run *r, struct inst *in)
 	struct err e = ERR_INIT;
 	bool coe = false;
 
-	if (!r->o->dry_run) {
-		pthread_join(in->thread, NULL);
-		in->finished = true;
-		js->n_running--;
-		js->n_done++;
-		r->running--;
-	}
+	pthread_join(in->thread, NULL);
+	in->finished = true;
+	js->n_running--;
+	js->n_done++;
+	r->running--;
 	json_object_foreach(in->outputs, k, v)
 		if (json_string_length(v) || !json_object_get(js->outputs, k))
 			json_object_set(js->outputs, k, v);
@@ -581,7 +598,7 @@ static void schedule(struct run *r)
 			break;
 		if (progress)
 			continue;
-		if (r->o->dry_run) {
+		if (r->o->dry_run && !r->running) {
 			/* nothing can block a dry run; a job left waiting has an
 			 * unselected need */
 			for (size_t i = 0; i < r->n_js; i++)
@@ -638,6 +655,7 @@ static void run_release(struct run *r)
 		free(r->js[i].inst);
 		json_decref(r->js[i].outputs);
 		json_decref(r->js[i].needs_ctx);
+		json_decref(r->js[i].github);
 		free(r->js[i].matrix_expr);
 	}
 	free(r->js);

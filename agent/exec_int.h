@@ -36,6 +36,7 @@ struct job_state {
 	enum result result;
 	json_t *outputs;		/* merged outputs of the instances */
 	json_t *needs_ctx;		/* the needs context the job saw */
+	json_t *github;			/* the github context with job set */
 	char *matrix_expr;		/* dry run: matrix known only at run time */
 	bool cancelled_before_start;
 };
@@ -71,6 +72,7 @@ struct inst {
 	enum result result;
 	json_t *outputs;		/* job outputs */
 	json_t *summary;		/* this instance's entry in "jobs" */
+	json_t *ctx;			/* its job-level contexts, until inst_run takes them */
 };
 
 /* Run one instance to its end in the calling thread. */
@@ -87,5 +89,7 @@ int eval_json_templates(json_t **out, const json_t *v,
 			const struct expr_env *env, struct err *e);
 /* The dry-run unknown context list. */
 extern const char *const dry_unknown[];
+/* The same when the job's matrix is known only at run time. */
+extern const char *const dry_unknown_matrix[];
 
 #endif

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 const char *const dry_unknown[] = { "steps", "needs", "jobs", NULL };
+const char *const dry_unknown_matrix[] = { "steps", "needs", "jobs", "matrix",
+					   "strategy", NULL };
 
 /* A step decided while the job was not cancelled stops at the first
  * cancel (its pipe may already be readable: then it stops at once); a step
@@ -223,7 +225,8 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	struct expr_env xe;
 	struct strv envp = STRV_INIT;
 	json_t *ctx = NULL, *env = NULL, *outputs = json_object();
-	char *name = NULL, *cond = NULL, *cmd_dir = NULL;
+	json_t *saved_steps, *saved_inputs, *saved_env;
+	char *name = NULL, *cond = NULL;
 	enum step_outcome outcome = STEP_SUCCESS, conclusion;
 	bool run_it = true, coe = false;
 	double minutes = 0;
@@ -232,7 +235,14 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	struct err se = ERR_INIT;
 
 	/* contexts for this step: the job's, with this scope's steps */
-	ctx = json_copy(jr->ctx);
+	/* jr->ctx itself, changed for this step and put back at the end:
+	 * steps (composite actions included) run one at a time, nested ones
+	 * inside their parent, so a save and restore is enough and spares
+	 * a copy of the contexts per step */
+	ctx = jr->ctx;
+	saved_steps = json_incref(json_object_get(ctx, "steps"));
+	saved_inputs = json_incref(json_object_get(ctx, "inputs"));
+	saved_env = json_incref(json_object_get(ctx, "env"));
 	json_object_set(ctx, "steps", sc->steps);
 	if (sc->inputs)
 		json_object_set(ctx, "inputs", sc->inputs);
@@ -246,10 +256,10 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 						"cancelled"));
 	}
 	eval_env_init(&xe, jr, ctx, sc->status);
-	xe.hash_files = NULL;
 	name = step_display(jr, st, &xe);
-	{
-		/* mask before cutting, or a cut secret would no longer match */
+	if (!dry(jr)) {
+		/* mask before cutting, or a cut secret would no longer match;
+		 * a plan prints no prefixes */
 		char *masked = mask_str(jr->run->o->mask, st->id ? st->id : name);
 		char *sl = short_label(masked);
 
@@ -307,9 +317,9 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 		}
 	}
 
-	/* env: job env, then the step's */
-	env = json_copy(jr->env);
-	if (eval_env_map(env, st->env, &xe, &se) < 0) {
+	/* env: job env, then the step's (a copy only when the step has one) */
+	env = st->env ? json_copy(jr->env) : json_incref(jr->env);
+	if (st->env && eval_env_map(env, st->env, &xe, &se) < 0) {
 		stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
 		outcome = STEP_FAILURE;
 		goto result;
@@ -323,23 +333,12 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	}
 	x.timeout_ms = (long long)(minutes * 60000);
 
-	if (!dry(jr)) {
-		cmd_dir = xasprintf("%s/_cmd/%u", jr->dir, ++jr->step_seq);
-		if (fs_mkdirs(cmd_dir, 0700, &se) < 0) {
-			stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
-			outcome = STEP_FAILURE;
-			goto result;
-		}
-		for (int i = 0; i < 5; i++) {
-			static const char *const f[] = { "env", "output", "path", "state", "summary" };
-			char *p = xasprintf("%s/%s", cmd_dir, f[i]);
-
-			fs_write_file(p, "", 0, 0644, NULL);
-			free(p);
-		}
+	if (!dry(jr))
 		stepio_say(jr, OUT_INFO, x.prefix, "\u25b6 %s", name);
-	}
-	stepio_build_envp(&envp, jr, sc, env, cmd_dir, st->id ? st->id : name);
+	if (!dry(jr))
+		stepio_build_envp(&envp, jr, sc, env, jr->cmd_dir, st->id ? st->id : name);
+	else
+		stepio_plan_path(&envp, jr);
 
 	c.step = st;
 	c.uses = st->uses;
@@ -390,7 +389,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	} else {
 		outcome = c.outcome;
 	}
-	if (stepio_apply_files(jr, cmd_dir, outputs, &se) < 0) {
+	if (stepio_apply_files(jr, jr->cmd_dir, outputs, &se) < 0) {
 		stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
 		outcome = STEP_FAILURE;
 	}
@@ -427,12 +426,18 @@ result:
 	free(x.stop_token);
 	buf_release(&x.folded);
 	strv_release(&envp);
-	json_decref(ctx);
+	if (saved_steps)
+		json_object_set_new(ctx, "steps", saved_steps);
+	if (saved_inputs)
+		json_object_set_new(ctx, "inputs", saved_inputs);
+	else
+		json_object_del(ctx, "inputs");
+	if (saved_env)
+		json_object_set_new(ctx, "env", saved_env);
 	json_decref(env);
 	json_decref(outputs);
 	free(name);
 	free(cond);
-	free(cmd_dir);
 	(void)e;
 	return ret;
 }
@@ -453,13 +458,21 @@ static int run_step_list(struct jobrun *jr, struct scope *sc,
 
 /* ---- the job instance ---- */
 
+static char hostname_buf[256];
+
+static void hostname_init(void)
+{
+	if (gethostname(hostname_buf, sizeof(hostname_buf) - 1) < 0 || !hostname_buf[0])
+		snprintf(hostname_buf, sizeof(hostname_buf), "gantry");
+}
+
 static json_t *runner_ctx(struct jobrun *jr)
 {
 	json_t *r = json_object();
-	char host[256] = "gantry";
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-	gethostname(host, sizeof(host) - 1);
-	jsonx_set_str(r, "name", host);
+	pthread_once(&once, hostname_init);
+	jsonx_set_str(r, "name", hostname_buf);
 	jsonx_set_str(r, "os", "Linux");
 #if defined(__aarch64__)
 	jsonx_set_str(r, "arch", "ARM64");
@@ -570,6 +583,8 @@ static void jobrun_release(struct jobrun *jr)
 	strv_release(&jr->path_add);
 	free(jr->dir);
 	free(jr->temp);
+	free(jr->cmd_dir);
+	free(jr->plan_path);
 	free(jr->shell_default);
 	free(jr->workdir_default);
 	free(jr->prefix);
@@ -600,18 +615,19 @@ void inst_run(struct inst *in)
 	time_iso8601(ts, sizeof(ts), time(NULL));
 	json_object_set_new(in->summary, "started_at", json_string(ts));
 	t0 = time_mono_ns();
-	if (!dry(&jr) && fs_mkdirs(jr.temp, 0700, &e) < 0) {
+	jr.cmd_dir = xasprintf("%s/_cmd", jr.dir);
+	if (!dry(&jr) && (fs_mkdirs(jr.temp, 0700, &e) < 0 ||
+			  stepio_cmd_files_init(jr.cmd_dir, &e) < 0)) {
 		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);
 		in->result = RES_FAILURE;
 		goto done;
 	}
 
-	jr.ctx = job_contexts(r, in->js, in->matrix, (long)in->index);
-	{
-		json_t *gh = json_copy(json_object_get(jr.ctx, "github"));
-
-		jsonx_set_str(gh, "job", job->id);
-		json_object_set_new(jr.ctx, "github", gh);
+	if (in->ctx) {
+		jr.ctx = in->ctx;
+		in->ctx = NULL;
+	} else {
+		jr.ctx = job_contexts(r, in->js, in->matrix, (long)in->index);
 	}
 	json_object_set_new(jr.ctx, "runner", runner_ctx(&jr));
 	json_object_set_new(jr.ctx, "steps", json_object());

@@ -28,6 +28,9 @@ struct jobrun {
 	struct strv path_add;		/* GITHUB_PATH entries, newest last */
 	char *dir;			/* this instance's folder */
 	char *temp;			/* RUNNER_TEMP */
+	char *cmd_dir;			/* the command files, made once */
+	char *plan_path;		/* dry run: PATH as steps would see it */
+	size_t plan_path_n;		/* path_add.n when plan_path was made */
 	char *shell_default;
 	char *workdir_default;
 	char *prefix;			/* "[build (ubuntu)]" */
@@ -91,6 +94,11 @@ int eval_bool(bool *out, const struct yml_node *n, const struct expr_env *xe,
 int eval_minutes(double *out, const struct yml_node *n,
 		 const struct expr_env *xe, struct err *e);
 
+/* hashfiles.c: the hashFiles() callback of struct expr_env; ud is the
+ * workspace folder. */
+int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
+	      struct err *e);
+
 /* stepio.c: a step's output and what it says back */
 void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -99,9 +107,14 @@ void stepio_on_line(void *ud, enum sbx_stream stream, const char *line, size_t l
 void stepio_fold_flush(struct stepexec *x, bool show);
 void stepio_info(void *ud, const char *line);
 void stepio_plan(void *ud, const char *line);
-/* Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY. */
+/* Make the command-file folder of a job with its five empty files. */
+int stepio_cmd_files_init(const char *dir, struct err *e);
+/* Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY,
+ * and empty the files again for the next step. */
 int stepio_apply_files(struct jobrun *jr, const char *dir, json_t *outputs,
 		       struct err *e);
+/* Dry run: only PATH, as a step would see it. */
+void stepio_plan_path(struct strv *envp, struct jobrun *jr);
 /* The step's process environment. */
 void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
 		       json_t *env, const char *cmd_dir, const char *step_name);

@@ -20,6 +20,7 @@ void out_init(struct out *o, FILE *f, struct mask *mask)
 
 void out_release(struct out *o)
 {
+	fflush(o->f);
 	pthread_mutex_destroy(&o->mu);
 }
 
@@ -45,6 +46,20 @@ void out_line(struct out *o, enum out_kind kind, const char *prefix,
 	const char *reset = o->color && *col ? "\033[0m" : "";
 	struct buf b = BUF_INIT;
 
+	if (!mprefix && !*col) {
+		/* plain text: as it is, with a newline at the end */
+		size_t n = strlen(masked);
+
+		pthread_mutex_lock(&o->mu);
+		fwrite(masked, 1, n, o->f);
+		if (!n || masked[n - 1] != '\n')
+			fputc('\n', o->f);
+		if (!o->buffered)
+			fflush(o->f);
+		pthread_mutex_unlock(&o->mu);
+		free(masked);
+		return;
+	}
 	for (char *p = masked;;) {
 		char *nl = strchr(p, '\n');
 
@@ -64,7 +79,8 @@ void out_line(struct out *o, enum out_kind kind, const char *prefix,
 	}
 	pthread_mutex_lock(&o->mu);
 	fwrite(b.ptr, 1, b.len, o->f);
-	fflush(o->f);
+	if (!o->buffered)
+		fflush(o->f);
 	pthread_mutex_unlock(&o->mu);
 	buf_release(&b);
 	free(masked);

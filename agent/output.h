@@ -30,11 +30,13 @@ struct out {
 	FILE *f;		/* borrowed */
 	bool color;
 	bool tty;
+	bool buffered;		/* no flush per line (dry runs: flushed at the end) */
 	struct mask *mask;	/* borrowed, may be NULL */
 };
 
 void out_init(struct out *o, FILE *f, struct mask *mask);
 void out_release(struct out *o);
+
 /* Print text (which may hold several lines) with prefix before each line. */
 void out_line(struct out *o, enum out_kind kind, const char *prefix,
 	      const char *text);

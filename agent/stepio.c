@@ -12,6 +12,7 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -22,9 +23,19 @@
 void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,
 		const char *fmt, ...)
 {
+	char small[512];
 	struct buf b = BUF_INIT;
 	va_list ap;
+	int n;
 
+	/* most lines fit on the stack: one formatting pass, no allocation */
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(small)) {
+		out_line(OUT(jr), kind, prefix, small);
+		return;
+	}
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -188,22 +199,40 @@ void stepio_info(void *ud, const char *line)
 	out_line(OUT(x->jr), OUT_DIM, x->prefix, line);
 }
 
-void stepio_plan(void *ud, const char *line)
+void stepio_plan(void *ud, const char *text)
 {
+	static const char spaces[] = "                                        ";
 	struct stepexec *x = ud;
+	size_t ind = 4 + 2 * (size_t)x->sc->depth;
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "%*s%s", 4 + 2 * x->sc->depth, "", line);
+	if (ind > sizeof(spaces) - 1)
+		ind = sizeof(spaces) - 1;
+	/* each line indented; one call prints the whole block */
+	for (const char *p = text;;) {
+		const char *nl = strchr(p, '\n');
+
+		buf_add(&b, spaces, ind);
+		buf_add(&b, p, nl ? (size_t)(nl - p) : strlen(p));
+		if (!nl || !nl[1])
+			break;
+		buf_addch(&b, '\n');
+		p = nl + 1;
+	}
 	out_line(OUT(x->jr), OUT_PLAIN, NULL, b.ptr);
 	buf_release(&b);
 }
 
-static int read_cmd_file(struct buf *b, const char *path, struct err *e)
+/* Read a command file into b; *missing when the step removed it. */
+static int read_cmd_file(struct buf *b, const char *path, bool *missing,
+			 struct err *e)
 {
 	buf_init(b, FILE_CMD_MAX);
+	*missing = false;
 	if (fs_read_file(b, path, e) < 0) {
 		if (e->code == ERR_NOT_FOUND) {
 			err_clear(e);
+			*missing = true;
 			return 0;
 		}
 		return -1;
@@ -211,45 +240,80 @@ static int read_cmd_file(struct buf *b, const char *path, struct err *e)
 	return 0;
 }
 
-/* Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY. */
+int stepio_cmd_files_init(const char *dir, struct err *e)
+{
+	static const char *const f[] = { "env", "output", "path", "state", "summary" };
+
+	if (fs_mkdirs(dir, 0700, e) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		char *p = xasprintf("%s/%s", dir, f[i]);
+		int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			err_sys(e, ERR_IO, "cannot create %s", p);
+			free(p);
+			return -1;
+		}
+		close(fd);
+		free(p);
+	}
+	return 0;
+}
+
+/*
+ * Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY
+ * (and GITHUB_STATE), then empty the ones the step wrote so the next step
+ * starts from empty files. The files are made once per job: creating five
+ * files per step costs more than the step itself on a slow disk.
+ */
 int stepio_apply_files(struct jobrun *jr, const char *dir,
 			       json_t *outputs, struct err *e)
 {
-	static const char *const kinds[] = { "env", "output", "path", "summary" };
+	static const char *const kinds[] = { "env", "output", "path", "summary", "state" };
 	int ret = 0;
 
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
 		char *p = xasprintf("%s/%s", dir, kinds[k]);
 		struct buf b;
+		bool missing;
 
-		if (read_cmd_file(&b, p, e) < 0) {
+		if (read_cmd_file(&b, p, &missing, e) < 0) {
 			free(p);
 			return -1;
 		}
-		if (k == 0 && filecmd_parse_kv(jr->env, b.ptr, b.len, "GITHUB_ENV", e) < 0)
+		if (ret == 0 && k == 0 &&
+		    filecmd_parse_kv(jr->env, b.ptr, b.len, "GITHUB_ENV", e) < 0)
 			ret = -1;
-		else if (k == 1 && filecmd_parse_kv(outputs, b.ptr, b.len, "GITHUB_OUTPUT", e) < 0)
+		else if (ret == 0 && k == 1 &&
+			 filecmd_parse_kv(outputs, b.ptr, b.len, "GITHUB_OUTPUT", e) < 0)
 			ret = -1;
 		else if (k == 2)
 			filecmd_parse_path(&jr->path_add, b.ptr, b.len);
 		else if (k == 3 && b.len) {
 			char *m = mask_apply(jr->run->o->mask, b.ptr, b.len, NULL);
+			size_t ml = strlen(m);
 
-			if (b.len > STEP_SUMMARY_MAX)
+			if (ml > STEP_SUMMARY_MAX) {
 				log_warn("a step summary of %zu bytes is over the 1 MiB limit; cut",
-					 b.len);
-			buf_add(&jr->summary, m, strlen(m) > STEP_SUMMARY_MAX ?
-				STEP_SUMMARY_MAX : strlen(m));
+					 ml);
+				ml = STEP_SUMMARY_MAX;
+			}
+			buf_add(&jr->summary, m, ml);
 			if (jr->summary.len && jr->summary.ptr[jr->summary.len - 1] != '\n')
 				buf_addch(&jr->summary, '\n');
 			free(m);
 		}
+		if (b.len || missing) {
+			int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd >= 0)
+				close(fd);
+		}
 		buf_release(&b);
 		free(p);
-		if (ret < 0)
-			return -1;
 	}
-	return 0;
+	return ret;
 }
 
 /* The step's process environment. */
@@ -324,3 +388,24 @@ void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
 	buf_release(&path);
 }
 
+
+/* A dry run needs only PATH, to find shells: the host's with GITHUB_PATH
+ * entries first. Building the whole environment per planned step would
+ * dominate a large plan. */
+void stepio_plan_path(struct strv *envp, struct jobrun *jr)
+{
+	const char *host = getenv("PATH");
+	struct buf path = BUF_INIT;
+
+	/* the same for every step until a step adds to GITHUB_PATH, which in
+	 * a dry run none does: made once per job */
+	if (!jr->plan_path || jr->plan_path_n != jr->path_add.n) {
+		for (size_t i = jr->path_add.n; i-- > 0;)
+			buf_printf(&path, "%s:", jr->path_add.v[i]);
+		buf_adds(&path, host && *host ? host : "/usr/local/bin:/usr/bin:/bin");
+		free(jr->plan_path);
+		jr->plan_path = buf_detach(&path, NULL);
+		jr->plan_path_n = jr->path_add.n;
+	}
+	strv_push_owned(envp, xasprintf("PATH=%s", jr->plan_path));
+}

@@ -73,17 +73,30 @@ int buf_addch(struct buf *b, char c)
 
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->alloc ? b->alloc - b->len - 1 : 0;
 	va_list cp;
 	int n;
 
+	/* one pass when the text fits in the room already there */
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = room ? vsnprintf(b->ptr + b->len, room + 1, fmt, cp) :
+		vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
-	if (n < 0 || buf_grow(b, (size_t)n) < 0)
-		return -1;
+	if (n < 0)
+		goto fail;
+	if ((size_t)n <= room && (!b->max || b->len + (size_t)n <= b->max)) {
+		b->len += (size_t)n;
+		return 0;
+	}
+	if (buf_grow(b, (size_t)n) < 0)
+		goto fail;
 	vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
 	b->len += (size_t)n;
 	return 0;
+fail:
+	if (b->alloc)
+		b->ptr[b->len] = '\0';
+	return -1;
 }
 
 int buf_printf(struct buf *b, const char *fmt, ...)

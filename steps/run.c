@@ -9,12 +9,36 @@
 #include "../lib/fs.h"
 #include "../lib/util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static unsigned long script_counter;
+static int write_script(const char *path, const char *script, struct err *e)
+{
+	size_t len = strlen(script), off = 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+
+	if (fd < 0)
+		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+	while (off < len) {
+		ssize_t n = write(fd, script + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+	return 0;
+}
 
 /* The step's working folder: working-directory, else defaults, else the
  * workspace; relative folders are under the workspace. Caller frees. */
@@ -93,21 +117,17 @@ static int run_plan(struct step_ctx *c, struct err *e)
 		goto done;
 	if (run_argv(&argv, c, "{0}", &ext, e) < 0)
 		goto done;
+	/* one block: the host prints it indented under the step */
 	buf_adds(&line, "shell:");
 	for (size_t i = 0; i < argv.n; i++)
 		buf_printf(&line, " %s", argv.v[i]);
-	c->host->plan(c->host_ud, line.ptr);
-	buf_reset(&line);
-	buf_printf(&line, "working-directory: %s", dir);
-	c->host->plan(c->host_ud, line.ptr);
-	c->host->plan(c->host_ud, "script:");
+	buf_printf(&line, "\nworking-directory: %s\nscript:", dir);
 	for (char *p = script, *nl; p && *p; p = nl ? nl + 1 : NULL) {
 		nl = strchr(p, '\n');
-		buf_reset(&line);
-		buf_adds(&line, "  | ");
+		buf_adds(&line, "\n  | ");
 		buf_add(&line, p, nl ? (size_t)(nl - p) : strlen(p));
-		c->host->plan(c->host_ud, line.ptr);
 	}
+	c->host->plan(c->host_ud, line.ptr);
 	ret = 0;
 done:
 	strv_release(&argv);
@@ -136,10 +156,11 @@ static int run_run(struct step_ctx *c, struct err *e)
 	if (run_argv(&argv, c, "", &ext, e) < 0)
 		goto done;
 	strv_release(&argv);
-	path = xasprintf("%s/script-%d-%lu%s", c->runner_temp, (int)getpid(),
-			 __atomic_add_fetch(&script_counter, 1, __ATOMIC_RELAXED),
-			 ext);
-	if (fs_write_file(path, script, strlen(script), 0700, e) < 0)
+	/* one script file per job, rewritten for each step: steps of a job
+	 * run one at a time, and a new file per step costs more than the
+	 * step on a slow disk */
+	path = xasprintf("%s/gantry-step%s", c->runner_temp, ext);
+	if (write_script(path, script, e) < 0)
 		goto done;
 	if (run_argv(&argv, c, path, &ext, e) < 0)
 		goto done;
@@ -153,8 +174,6 @@ static int run_run(struct step_ctx *c, struct err *e)
 		c->outcome = res.exit_code == 0 ? STEP_SUCCESS : STEP_FAILURE;
 	ret = 0;
 done:
-	if (path)
-		unlink(path);
 	strv_release(&argv);
 	free(script);
 	free(dir);

@@ -5,6 +5,7 @@
 #include "../lib/util.h"
 #include "../lib/fs.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,30 @@ static const char *shell_script_ext(const char *shell)
 	return ".sh";
 }
 
+/* Whether bash is on path: asked once per PATH value, since the answer is
+ * the same for every step of a run and the lookup costs system calls. */
+static bool have_bash(const char *path_env)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static char *cached_path;
+	static bool cached;
+	const char *p = path_env ? path_env : "";
+	bool r;
+
+	pthread_mutex_lock(&mu);
+	if (!cached_path || strcmp(cached_path, p)) {
+		char *bash = fs_which("bash", p);
+
+		free(cached_path);
+		cached_path = xstrdup(p);
+		cached = bash != NULL;
+		free(bash);
+	}
+	r = cached;
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
 int steps_shell_argv(struct strv *out, const char *shell, const char *script,
 		     const char *path_env, const char **ext, struct err *e)
 {
@@ -119,10 +144,11 @@ int steps_shell_argv(struct strv *out, const char *shell, const char *script,
 	char *bash = NULL;
 
 	if (!shell || !*shell) {
-		bash = fs_which("bash", path_env);
-		tmpl = bash ? "bash -e {0}" : "sh -e {0}";
-		shell = bash ? "bash" : "sh";
-		free(bash);
+		bool have = have_bash(path_env);
+
+		(void)bash;
+		tmpl = have ? "bash -e {0}" : "sh -e {0}";
+		shell = have ? "bash" : "sh";
 	} else if (!strcmp(shell, "bash")) {
 		tmpl = "bash --noprofile --norc -eo pipefail {0}";
 	} else if (!strcmp(shell, "sh")) {

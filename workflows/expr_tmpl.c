@@ -12,6 +12,7 @@
  */
 #include "expr_int.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "../lib/buf.h"
@@ -52,10 +53,93 @@ static int next_part(struct part *p, const char *s, size_t from,
 	return err_set(e, ERR_SYNTAX, "'${{' without a closing '}}'");
 }
 
-static int parse_part(struct expr **x, const char *s, const struct part *p,
-		      struct err *e)
+
+/*
+ * Parsed expressions, kept by their text: a workflow's templates are
+ * evaluated again for every matrix instance and step, and parsing them
+ * each time costs more than evaluating them. The AST is never changed by
+ * evaluation, so one parse serves every thread. Bounded in entries and
+ * bytes; past the bound expressions are parsed afresh (and the caller
+ * frees them through *owned).
+ */
+#define CACHE_SLOTS 16384
+#define CACHE_MAX_BYTES (8u << 20)
+
+struct cache_ent {
+	char *text;
+	size_t len;
+	struct expr *x;
+};
+
+static struct cache_ent cache_tab[CACHE_SLOTS];
+static size_t cache_used, cache_bytes;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t cache_hash(const char *s, size_t n)
 {
-	return expr_parse(x, s + p->inner, p->len, e);
+	size_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static int parse_cached(const struct expr **out, struct expr **owned,
+			const char *src, size_t len, struct err *e)
+{
+	size_t h = cache_hash(src, len) % CACHE_SLOTS, i;
+	struct expr *x;
+
+	*owned = NULL;
+	pthread_mutex_lock(&cache_mu);
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_ent *c = &cache_tab[(h + i) % CACHE_SLOTS];
+
+		if (!c->text)
+			break;
+		if (c->len == len && !memcmp(c->text, src, len)) {
+			*out = c->x;
+			pthread_mutex_unlock(&cache_mu);
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+	if (expr_parse(&x, src, len, e) < 0)
+		return -1;
+	pthread_mutex_lock(&cache_mu);
+	if (cache_used < CACHE_SLOTS / 2 && cache_bytes + len <= CACHE_MAX_BYTES) {
+		for (i = 0; i < CACHE_SLOTS; i++) {
+			struct cache_ent *c = &cache_tab[(h + i) % CACHE_SLOTS];
+
+			if (c->text && c->len == len && !memcmp(c->text, src, len)) {
+				/* another thread was first */
+				*out = c->x;
+				pthread_mutex_unlock(&cache_mu);
+				expr_free(x);
+				return 0;
+			}
+			if (!c->text) {
+				c->text = xstrndup(src, len);
+				c->len = len;
+				c->x = x;
+				cache_used++;
+				cache_bytes += len;
+				*out = x;
+				pthread_mutex_unlock(&cache_mu);
+				return 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+	*owned = x;
+	*out = x;
+	return 0;
+}
+
+static int parse_part(const struct expr **x, struct expr **owned, const char *s,
+		      const struct part *p, struct err *e)
+{
+	return parse_cached(x, owned, s + p->inner, p->len, e);
 }
 
 static bool is_blank(char c)
@@ -100,7 +184,8 @@ static int interpolate(char **out, const char *s, const struct expr_env *env,
 {
 	struct buf b;
 	struct part p;
-	struct expr *x = NULL;
+	const struct expr *x = NULL;
+	struct expr *owned = NULL;
 	json_t *v = NULL;
 	char *str, *first = NULL;
 	size_t from = 0, known = 0;
@@ -117,13 +202,13 @@ static int interpolate(char **out, const char *s, const struct expr_env *env,
 		if (buf_add(&b, s + from, p.open - from) < 0)
 			goto too_long;
 		known += p.open - from;
-		if (parse_part(&x, s, &p, e) < 0)
+		if (parse_part(&x, &owned, s, &p, e) < 0)
 			goto done;
 		if (has_status && expr_has_status_function(x))
 			*has_status = true;
 		r = expr_eval(&v, x, env, e);
-		expr_free(x);
-		x = NULL;
+		expr_free(owned);
+		owned = NULL;
 		if (r < 0)
 			goto done;
 		if (r == EXPR_UNKNOWN) {
@@ -160,7 +245,7 @@ too_long:
 		EXPR_MAX_STRING);
 done:
 	free(first);
-	expr_free(x);
+	expr_free(owned);
 	buf_release(&b);
 	return rc;
 }
@@ -184,9 +269,11 @@ int expr_interpolate_value(json_t **out, const char *s,
 	if (r < 0)
 		return -1;
 	if (r == 1) {
-		if (parse_part(&x, s, &p, e) < 0)
+		const struct expr *cx;
+
+		if (parse_part(&cx, &x, s, &p, e) < 0)
 			return -1;
-		r = expr_eval(out, x, env, e);
+		r = expr_eval(out, cx, env, e);
 		expr_free(x);
 		if (r == EXPR_UNKNOWN)
 			*out = expr_json_string(s, strlen(s));
@@ -211,7 +298,7 @@ int expr_check_template(const char *s, size_t *err_offset, struct err *e)
 		r = next_part(&p, s, from, e);
 		if (r == 0)
 			return 0;
-		if (r < 0 || parse_part(&x, s, &p, e) < 0) {
+		if (r < 0 || expr_parse(&x, s + p.inner, p.len, e) < 0) {
 			*err_offset = p.open;
 			return -1;
 		}
@@ -233,7 +320,7 @@ int expr_each_in_template(const char *s,
 		r = next_part(&p, s, from, e);
 		if (r <= 0)
 			return r;
-		if (parse_part(&x, s, &p, e) < 0)
+		if (expr_parse(&x, s + p.inner, p.len, e) < 0)
 			return -1;
 		r = fn(x, p.open, ud);
 		expr_free(x);
@@ -290,10 +377,12 @@ static int eval_cond(struct val *v, bool *has_status, const char *cond,
 		return 0;
 	}
 	if (form == IF_EXPR) {
-		if (expr_parse(&x, cond + start, len, e) < 0)
+		const struct expr *cx;
+
+		if (parse_cached(&cx, &x, cond + start, len, e) < 0)
 			return -1;
-		*has_status = expr_has_status_function(x);
-		r = expr_eval_val(v, x, env, e);
+		*has_status = expr_has_status_function(cx);
+		r = expr_eval_val(v, cx, env, e);
 		expr_free(x);
 		return r;
 	}
