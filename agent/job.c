@@ -190,8 +190,14 @@ static void record_step(struct jobrun *jr, struct scope *sc,
 
 		json_object_set_new(ent, "id", st->id ? json_string(st->id) : json_null());
 		json_object_set_new(ent, "name", json_string(name));
-		jsonx_set_str(ent, "outcome", outcome_name(outcome));
-		jsonx_set_str(ent, "conclusion", outcome_name(conclusion));
+		if (dry(jr) && outcome == STEP_SUCCESS) {
+			/* planned, not run */
+			json_object_set_new(ent, "outcome", json_null());
+			json_object_set_new(ent, "conclusion", json_null());
+		} else {
+			jsonx_set_str(ent, "outcome", outcome_name(outcome));
+			jsonx_set_str(ent, "conclusion", outcome_name(conclusion));
+		}
 		json_object_set_new(ent, "exit_code",
 				    exit_code >= 0 ? json_integer(exit_code) : json_null());
 		json_object_set(ent, "outputs", outputs);
@@ -662,6 +668,15 @@ void inst_run(struct inst *in)
 		jr.deadline_ns = time_mono_ns() + (long long)(minutes * 60e9);
 	job_defaults(&jr, &xe);
 
+	if (job->container || job->services) {
+		/* accepted so that workflows validate; not run yet */
+		stepio_say(&jr, OUT_WARN, dry(&jr) ? NULL : jr.prefix,
+			   "warning: %s%s%s %s not supported yet: the job's steps run on "
+			   "this machine, not in a container", job->container ? "container:" : "",
+			   job->container && job->services ? " and " : "",
+			   job->services ? "services:" : "",
+			   job->container && job->services ? "are" : "is");
+	}
 	if (dry(&jr)) {
 		plan_job_header(&jr, &xe);
 	} else {
@@ -702,7 +717,10 @@ done:
 	json_object_set_new(in->summary, "finished_at", json_string(ts));
 	json_object_set_new(in->summary, "duration_ms",
 			    json_integer((time_mono_ns() - t0) / 1000000));
-	json_object_set_new(in->summary, "result", json_string(result_name(in->result)));
+	/* a plan has not run: its jobs are "planned", not successful */
+	json_object_set_new(in->summary, "result",
+			    json_string(dry(&jr) && in->result == RES_SUCCESS ? "planned" :
+					result_name(in->result)));
 	json_object_set(in->summary, "outputs", in->outputs);
 	if (jr.summary.len)
 		json_object_set_new(in->summary, "summary", json_string(jr.summary.ptr));
