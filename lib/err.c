@@ -39,16 +39,35 @@ int err_sys(struct err *e, enum err_code code, const char *fmt, ...)
 
 int err_wrap(struct err *e, const char *fmt, ...)
 {
-	char prefix[ERR_MSG_MAX], old[ERR_MSG_MAX];
+	char old[ERR_MSG_MAX];
+	size_t n, room;
 	va_list ap;
+	int w;
 
 	if (!e)
 		return -1;
-	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
-	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	old[sizeof(old) - 1] = '\0';
+	va_start(ap, fmt);
+	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w;
+	if (n > sizeof(e->msg) - 1)
+		n = sizeof(e->msg) - 1;
+	/* "<context>: <old message>", cut to fit */
+	room = sizeof(e->msg) - 1 - n;
+	if (room >= 2) {
+		size_t ol = strlen(old);
+
+		memcpy(e->msg + n, ": ", 2);
+		n += 2;
+		room -= 2;
+		if (ol > room)
+			ol = room;
+		memcpy(e->msg + n, old, ol);
+		n += ol;
+	}
+	e->msg[n] = '\0';
 	if (e->code == ERR_NONE)
 		e->code = ERR_INTERNAL;
 	return -1;
