@@ -29,7 +29,7 @@ endif
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' \
 	$(WARN) $(PKG_CFLAGS) -I.
 CFLAGS ?= -O2 -g
-LDLIBS := $(PKG_LIBS) -lcrypto -lpthread -lm
+LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
 	lib/log.c lib/jsonx.c
@@ -37,7 +37,8 @@ WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_e
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
 	workflows/matrix.c workflows/filter.c
-SBX_SRC := sandbox/sbx.c
+SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
+	sandbox/init.c sandbox/proto.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
@@ -47,7 +48,7 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd
+	filecmd cgroup priv
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow
 
 REL := build/rel

@@ -46,6 +46,11 @@ static const char run_usage[] =
 "      --json-summary FILE  write the run's result as JSON\n"
 "      --server-url URL     github.server_url (default https://github.com)\n"
 "      --keep-temp          keep the run's temporary folder\n"
+"      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
+"                           failing when it cannot be set up; off: no isolation\n"
+"      --network MODE       host (default), loopback (only lo) or none\n"
+"      --memory SIZE        memory limit of a job, e.g. 512M, 4G (default 4G)\n"
+"      --pids N             process limit of a job (default 4096)\n"
 "  -h, --help               this help\n"
 "\n"
 "Exit status: 0 success, 1 a job failed, 2 invalid workflow or usage,\n"
@@ -59,7 +64,10 @@ struct run_args {
 	const char *dir;
 	const char *json_summary;
 	const char *server_url;
-	bool dry_run, list, graph, keep_temp;
+	bool dry_run, list, graph, keep_temp, sandbox_off;
+	enum sbx_net net;
+	long long memory;
+	long pids;
 	int jobs;
 	json_t *secrets, *vars, *inputs;
 };
@@ -339,10 +347,72 @@ static void closing_table(struct out *o, json_t *summary)
 	}
 }
 
+/* 512, 64K, 512M, 4G (powers of 1024). */
+static int parse_size(const char *s, long long *out)
+{
+	char *end;
+	double v = strtod(s, &end);
+	long long mul = 1;
+
+	if (end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': mul = 1LL << 10; end++; break;
+	case 'm': case 'M': mul = 1LL << 20; end++; break;
+	case 'g': case 'G': mul = 1LL << 30; end++; break;
+	case 't': case 'T': mul = 1LL << 40; end++; break;
+	default: break;
+	}
+	if (*end == 'i' || *end == 'B' || *end == 'b')
+		end++;
+	if (*end || v * (double)mul > 9e18)
+		return -1;
+	*out = (long long)(v * (double)mul);
+	return 0;
+}
+
+/* What no job may see: gantry's state and configuration, keys and
+ * credentials in the home folder, the host's password hashes. */
+static void hidden_paths(struct strv *out, const char *temp_root)
+{
+	static const char *const etc[] = {
+		"/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+		"/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private",
+	};
+	static const char *const home[] = {
+		".local/share/gantry", ".config/gantry", ".ssh", ".gnupg", ".aws",
+		".docker", ".kube", ".netrc", ".git-credentials", ".pgpass",
+	};
+	const char *h = getenv("HOME");
+	const char *xdg_data = getenv("XDG_DATA_HOME"), *xdg_cfg = getenv("XDG_CONFIG_HOME");
+	DIR *d;
+	struct dirent *de;
+
+	for (size_t i = 0; i < ARRAY_SIZE(etc); i++)
+		strv_push(out, etc[i]);
+	for (size_t i = 0; h && *h == '/' && i < ARRAY_SIZE(home); i++)
+		strv_pushf(out, "%s/%s", h, home[i]);
+	if (xdg_data && *xdg_data == '/')
+		strv_pushf(out, "%s/gantry", xdg_data);
+	if (xdg_cfg && *xdg_cfg == '/')
+		strv_pushf(out, "%s/gantry", xdg_cfg);
+	/* the host's SSH keys, but not the client configuration */
+	d = opendir("/etc/ssh");
+	while (d && (de = readdir(d)))
+		if (str_ends_with(de->d_name, "_key"))
+			strv_pushf(out, "/etc/ssh/%s", de->d_name);
+	if (d)
+		closedir(d);
+	/* the run's folder (other jobs); under /tmp it is gone with /tmp */
+	if (temp_root && strncmp(temp_root, "/tmp/", 5))
+		strv_push(out, temp_root);
+}
+
 static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
-	       O_JOBS, O_JSON, O_SERVER, O_KEEP };
+	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
+	       O_PIDS };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -361,6 +431,10 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "json-summary", required_argument, NULL, O_JSON },
 		{ "server-url", required_argument, NULL, O_SERVER },
 		{ "keep-temp", no_argument, NULL, O_KEEP },
+		{ "sandbox", required_argument, NULL, O_SANDBOX },
+		{ "network", required_argument, NULL, O_NETWORK },
+		{ "memory", required_argument, NULL, O_MEMORY },
+		{ "pids", required_argument, NULL, O_PIDS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -407,6 +481,37 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_JSON: a->json_summary = optarg; break;
 		case O_SERVER: a->server_url = optarg; break;
 		case O_KEEP: a->keep_temp = true; break;
+		case O_SANDBOX:
+			if (!strcmp(optarg, "strict"))
+				a->sandbox_off = false;
+			else if (!strcmp(optarg, "off"))
+				a->sandbox_off = true;
+			else
+				return err_set(e, ERR_INVALID, "--sandbox %s: expected strict or off",
+					       optarg);
+			break;
+		case O_NETWORK:
+			if (!strcmp(optarg, "host"))
+				a->net = SBX_NET_HOST;
+			else if (!strcmp(optarg, "loopback"))
+				a->net = SBX_NET_LOOPBACK;
+			else if (!strcmp(optarg, "none"))
+				a->net = SBX_NET_NONE;
+			else
+				return err_set(e, ERR_INVALID, "--network %s: expected host, "
+					       "loopback or none", optarg);
+			break;
+		case O_MEMORY:
+			if (parse_size(optarg, &a->memory) < 0 || a->memory < (16LL << 20))
+				return err_set(e, ERR_INVALID, "--memory %s: expected a size of "
+					       "at least 16M, such as 512M or 4G", optarg);
+			break;
+		case O_PIDS:
+			if (str_to_long(optarg, &n) < 0 || n < 8 || n > 4194304)
+				return err_set(e, ERR_INVALID, "--pids %s: expected a number from "
+					       "8 to 4194304", optarg);
+			a->pids = n;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 1;
@@ -446,7 +551,7 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_args a = { 0 };
 	struct err e = ERR_INIT;
-	struct strv files = STRV_INIT;
+	struct strv files = STRV_INIT, hide = STRV_INIT;
 	struct workflow **wfs = NULL;
 	struct mask *mask = NULL;
 	struct out out;
@@ -591,6 +696,17 @@ int cmd_run(int argc, char **argv)
 	o.tool_cache = tool_cache;
 	o.run_id = (long long)time(NULL) * 1000 + (getpid() % 1000);
 	o.run_number = 1;
+	o.sandbox = !a.sandbox_off;
+	o.net = a.net;
+	sbx_limits_default(&o.limits);
+	if (a.memory)
+		o.limits.memory_bytes = a.memory;
+	if (a.pids)
+		o.limits.pids_max = a.pids;
+	hidden_paths(&hide, temp);
+	o.hide = (const char *const *)hide.v;
+	if (a.sandbox_off && !a.dry_run)
+		log_warn("--sandbox=off: steps run without isolation, with gantry's rights");
 	ret = 0;
 	for (size_t i = 0; i < files.n; i++) {
 		struct workflow *wf = wfs[i];
@@ -630,9 +746,18 @@ int cmd_run(int argc, char **argv)
 			json_object_set_new(event, "inputs", evin);
 		}
 		o.inputs = inputs;
-		if (a.dry_run)
+		if (a.dry_run) {
 			out_printf(&out, OUT_INFO, NULL, "Plan of %s on %s (dry run: nothing is run)",
 				   wf->path, a.event);
+			if (o.sandbox)
+				out_printf(&out, OUT_DIM, NULL, "sandbox: strict (namespaces, read-only "
+					   "host, seccomp, no capabilities); network: %s; memory: %lld MiB; "
+					   "processes: %ld", sbx_net_name(o.net),
+					   o.limits.memory_bytes >> 20, o.limits.pids_max);
+			else
+				out_printf(&out, OUT_DIM, NULL, "sandbox: off (steps run without "
+					   "isolation); network: host");
+		}
 		else
 			out_printf(&out, OUT_INFO, NULL, "Running %s on %s", wf->path, a.event);
 		if (run_workflow(&summary, wf, &o, &e) < 0)
@@ -678,6 +803,7 @@ done:
 		wf_free(wfs[i]);
 	free(wfs);
 	strv_release(&files);
+	strv_release(&hide);
 	json_decref(event);
 	json_decref(results);
 	json_decref(inputs);

@@ -59,7 +59,7 @@ static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
 	o.cancel_fd = inst_cancel_fd(jr->in, x->cancel_gen);
 	o.on_line = stepio_on_line;
 	o.ud = x;
-	r = sbx_run(res, &o, e);
+	r = jr->sbx ? sbx_job_run(jr->sbx, res, &o, e) : sbx_run(res, &o, e);
 	if (r == 0 && x->in_group)
 		stepio_fold_flush(x, res->exit_code != 0);
 	if (r == 0 && res->timed_out) {
@@ -581,8 +581,37 @@ static void job_outputs(struct jobrun *jr, const struct expr_env *xe)
 	}
 }
 
+/* GITHUB_EVENT_PATH: a copy in the instance's folder, which the job's
+ * sandbox can see (the run's own folder it cannot). */
+static int write_event(struct jobrun *jr, struct err *e)
+{
+	char *p = xasprintf("%s/event.json", jr->dir);
+	char *text = jsonx_dump(jr->run->o->event ? jr->run->o->event : json_object(), 1);
+	int r = fs_write_file(p, text, strlen(text), 0600, e);
+
+	free(p);
+	free(text);
+	return r;
+}
+
+static int job_sandbox(struct jobrun *jr, struct err *e)
+{
+	struct sbx_job_opts so = { 0 };
+
+	so.net = jr->run->o->net;
+	so.workspace = jr->run->o->workspace;
+	so.runner_temp = jr->dir;	/* RUNNER_TEMP and the command files */
+	so.tool_cache = jr->run->o->tool_cache;
+	so.hide = jr->run->o->hide;
+	so.limits = jr->run->o->limits;
+	if (sbx_job_new(&jr->sbx, &so, e) < 0)
+		return err_wrap(e, "job %s", jr->in->label);
+	return 0;
+}
+
 static void jobrun_release(struct jobrun *jr)
 {
+	sbx_job_free(jr->sbx);
 	json_decref(jr->ctx);
 	json_decref(jr->env);
 	json_decref(jr->annotations);
@@ -623,7 +652,8 @@ void inst_run(struct inst *in)
 	t0 = time_mono_ns();
 	jr.cmd_dir = xasprintf("%s/_cmd", jr.dir);
 	if (!dry(&jr) && (fs_mkdirs(jr.temp, 0700, &e) < 0 ||
-			  stepio_cmd_files_init(jr.cmd_dir, &e) < 0)) {
+			  stepio_cmd_files_init(jr.cmd_dir, &e) < 0 ||
+			  write_event(&jr, &e) < 0)) {
 		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);
 		in->result = RES_FAILURE;
 		goto done;
@@ -691,6 +721,12 @@ void inst_run(struct inst *in)
 		free(s);
 	}
 
+	if (!dry(&jr) && r->o->sandbox && job_sandbox(&jr, &e) < 0) {
+		/* strict: no isolation, no steps */
+		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);
+		in->result = RES_FAILURE;
+		goto done;
+	}
 	sc.steps = json_object();
 	sc.status = EXPR_STATUS_SUCCESS;
 	sc.label = "";

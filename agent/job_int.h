@@ -29,6 +29,7 @@ struct jobrun {
 	char *dir;			/* this instance's folder */
 	char *temp;			/* RUNNER_TEMP */
 	char *cmd_dir;			/* the command files, made once */
+	struct sbx_job *sbx;		/* the job's sandbox, or NULL (off, dry run) */
 	char *plan_path;		/* dry run: PATH as steps would see it */
 	size_t plan_path_n;		/* path_add.n when plan_path was made */
 	char *shell_default;

@@ -3,6 +3,7 @@
  * The only place, with BUG(), where the process exits on its own.
  */
 #include "cli.h"
+#include "../sandbox/sbx.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@ int main(int argc, char **argv)
 	 * they save, and the per-thread caches serve small sizes anyway */
 	mallopt(M_MXFAST, 0);
 
+	/* a job's sandbox init: gantry exec'd inside the job's namespaces */
+	if (argc == 3 && !strcmp(argv[1], "__sandbox-init"))
+		sbx_init_main((int)strtol(argv[2], NULL, 10));
 	if (argc < 2) {
 		cli_usage(stderr);
 		return 2;

@@ -22,6 +22,7 @@
 #include "../lib/err.h"
 #include "../lib/mask.h"
 #include "../lib/strv.h"
+#include "../sandbox/sbx.h"
 #include "../workflows/workflow.h"
 #include "output.h"
 
@@ -46,6 +47,10 @@ struct run_opts {
 	const char *tool_cache;		/* RUNNER_TOOL_CACHE */
 	long long run_id;
 	long long run_number;
+	bool sandbox;			/* false: --sandbox=off */
+	enum sbx_net net;
+	struct sbx_limits limits;
+	const char *const *hide;	/* paths the jobs must not see */
 };
 
 /* Run wf. 0 with *summary (new reference) whatever the jobs' results;

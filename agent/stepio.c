@@ -353,7 +353,7 @@ void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
 			strv_setenv(envp, map[i].var, s ? s : "");
 		}
 	}
-	p = xasprintf("%s/event.json", jr->run->o->temp_root);
+	p = xasprintf("%s/event.json", jr->dir);
 	strv_setenv(envp, "GITHUB_EVENT_PATH", p);
 	free(p);
 	strv_setenv(envp, "GITHUB_ACTION", step_name);

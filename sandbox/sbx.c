@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,6 +42,8 @@
 
 #include "../lib/buf.h"
 #include "../lib/util.h"
+#include "proto.h"
+#include "sbx_int.h"
 
 #define SBX_MAX_LINE_DEFAULT (64 * 1024)
 #define SBX_GRACE_DEFAULT_MS 2000
@@ -377,6 +380,46 @@ static int sbx_min_timeout(int a, int b)
 }
 
 /* Has the main process exited? Leaves it unreaped so its pgid stays ours. */
+/* The process being supervised: a child of ours (pid, pidfd) or a step
+ * inside a job sandbox (job), whose end the job's init reports. */
+struct sbx_proc {
+	pid_t pid;
+	struct sbx_job *job;	/* NULL for a direct child */
+	int status;		/* wait status, once known */
+	bool have_status;
+};
+
+static void sbx_proc_kill(struct sbx_proc *p, int sig)
+{
+	if (p->job)
+		sbx_job_signal(p->job, sig);
+	else
+		kill(-p->pid, sig);
+}
+
+/* A job's init wrote to the socket: 1 when it said the step ended (or
+ * the init is gone, which ends everything), else 0. */
+static int sbx_job_event(struct sbx_proc *p)
+{
+	struct buf b = BUF_INIT;
+	enum proto_type t;
+	int fds[PROTO_MAX_FDS], r;
+	size_t nfds = 0;
+
+	r = proto_recv(p->job->ctl, &t, &b, fds, &nfds);
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (r <= 0) {
+		p->status = SIGKILL;	/* as if killed: the job is over */
+		p->have_status = true;
+	} else if (t == PROTO_EXITED) {
+		p->status = (int)strtol(b.ptr, NULL, 10);
+		p->have_status = true;
+	}
+	buf_release(&b);
+	return p->have_status;
+}
+
 static bool sbx_exited(pid_t pid)
 {
 	siginfo_t si;
@@ -389,9 +432,10 @@ static bool sbx_exited(pid_t pid)
 
 /* The part of sbx_run() after a successful exec. */
 static void sbx_supervise(struct sbx_result *out, const struct sbx_opts *o,
-			  pid_t pid, struct sbx_stream_state st[2],
+			  struct sbx_proc *proc, struct sbx_stream_state st[2],
 			  long long start)
 {
+	pid_t pid = proc->pid;
 	long long grace_ms = o->kill_grace_ms > 0 ? o->kill_grace_ms :
 			     SBX_GRACE_DEFAULT_MS;
 	long long grace_ns = (grace_ms < SBX_MS_MAX ? grace_ms : SBX_MS_MAX) *
@@ -401,7 +445,8 @@ static void sbx_supervise(struct sbx_result *out, const struct sbx_opts *o,
 			      SBX_MS_MAX) : 0;
 	long long kill_at = 0, drain_end = 0, now;
 	size_t max = o->max_line ? o->max_line : SBX_MAX_LINE_DEFAULT;
-	int pidfd = sbx_pidfd_open(pid), cancel_fd = o->cancel_fd;
+	int pidfd = proc->job ? proc->job->ctl : sbx_pidfd_open(pid);
+	int cancel_fd = o->cancel_fd;
 	bool exited = false, termed = false, killed = false;
 	char *chunk = xmalloc(SBX_READ_CHUNK);
 	int status = 0, fallback_ms = 1, i;
@@ -419,22 +464,28 @@ static void sbx_supervise(struct sbx_result *out, const struct sbx_opts *o,
 			termed = true;
 		}
 		if (termed && !kill_at) {
-			kill(-pid, SIGTERM);
+			sbx_proc_kill(proc, SIGTERM);
 			kill_at = now + grace_ns;
 		}
 		if (kill_at && !killed && now >= kill_at) {
-			kill(-pid, SIGKILL);
+			sbx_proc_kill(proc, SIGKILL);
 			killed = true;
 		}
 		if (!exited && pidfd < 0 && sbx_exited(pid))
 			exited = true;
 		if (exited && !drain_end) {
-			/* Nothing in the group outlives the main process. */
-			kill(-pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
+			if (proc->job) {
+				/* the job's init has killed the rest already */
+				status = proc->status;
+				pidfd = -1;
+			} else {
+				/* Nothing in the group outlives the main process. */
+				kill(-pid, SIGKILL);
+				while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+					;
+				sbx_close(&pidfd);
+			}
 			drain_end = sbx_now_ns() + SBX_DRAIN_MS * 1000000LL;
-			sbx_close(&pidfd);
 		}
 		if (exited && (now >= drain_end || (st[0].fd < 0 &&
 						    st[1].fd < 0)))
@@ -483,7 +534,8 @@ static void sbx_supervise(struct sbx_result *out, const struct sbx_opts *o,
 			out->cancelled = true;
 			termed = true;
 		}
-		if (ipid >= 0 && pfd[ipid].revents && sbx_exited(pid))
+		if (ipid >= 0 && pfd[ipid].revents &&
+		    (proc->job ? sbx_job_event(proc) : sbx_exited(pid)))
 			exited = true;
 	}
 	for (i = 0; i < 2; i++) {
@@ -568,7 +620,11 @@ int sbx_run(struct sbx_result *out, const struct sbx_opts *o, struct err *e)
 	st[0].fd = outp[0];
 	st[1].fd = errp[0];
 	outp[0] = errp[0] = -1;
-	sbx_supervise(out, o, pid, st, start);
+	{
+		struct sbx_proc proc = { pid, NULL, 0, false };
+
+		sbx_supervise(out, o, &proc, st, start);
+	}
 	ret = 0;
 done:
 	for (i = 0; i < 2; i++) {
@@ -579,5 +635,114 @@ done:
 	}
 	sbx_close(&c.devnull);
 	free(c.path);
+	return ret;
+}
+
+/* The step's failure before exec, as the job's init reported it. */
+static int sbx_job_failed(const struct buf *b, const struct sbx_opts *o,
+			  struct err *e)
+{
+	size_t pos = 0;
+	const char *what = proto_next(b, &pos), *num = proto_next(b, &pos);
+	int w = what ? (int)strtol(what, NULL, 10) : 0;
+
+	errno = num ? (int)strtol(num, NULL, 10) : EIO;
+	if (w == 1)
+		return err_sys(e, ERR_SANDBOX, "chdir to %s failed", o->cwd ? o->cwd : "?");
+	if (w == 2)
+		return err_sys(e, ERR_SANDBOX, "exec of %s failed", o->argv[0]);
+	return err_sys(e, ERR_SANDBOX, "sandbox: starting %s failed", o->argv[0]);
+}
+
+int sbx_job_run(struct sbx_job *j, struct sbx_result *out,
+		const struct sbx_opts *o, struct err *e)
+{
+	struct sbx_stream_state st[2] = {
+		{ SBX_STDOUT, -1, NULL, 0, false },
+		{ SBX_STDERR, -1, NULL, 0, false },
+	};
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, devnull = -1;
+	struct buf msg = BUF_INIT, reply = BUF_INIT;
+	long long start = sbx_now_ns();
+	char *path = NULL;
+	size_t argc = 0, envc = 0, nfds = 0;
+	enum proto_type t;
+	int fds[PROTO_MAX_FDS];
+	char num[32];
+	int ret = -1, r, i;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->argv || !o->argv[0] || !o->argv[0][0]) {
+		err_set(e, ERR_SANDBOX, "no program to run");
+		goto done;
+	}
+	/* the job sees the host's paths (read-only), so resolve here */
+	if (sbx_resolve(&path, o->argv[0], o->envp, o->cwd, e) < 0)
+		goto done;
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0) {
+		err_sys(e, ERR_SANDBOX, "open /dev/null");
+		goto done;
+	}
+	if (sbx_pipe(outp, e) < 0 || sbx_pipe(errp, e) < 0)
+		goto done;
+	while (o->argv[argc])
+		argc++;
+	while (o->envp && o->envp[envc])
+		envc++;
+	proto_add(&msg, path);
+	proto_add(&msg, o->cwd ? o->cwd : "/");
+	snprintf(num, sizeof(num), "%zu", argc);
+	proto_add(&msg, num);
+	for (size_t k = 0; k < argc; k++)
+		proto_add(&msg, o->argv[k]);
+	snprintf(num, sizeof(num), "%zu", envc);
+	proto_add(&msg, num);
+	for (size_t k = 0; k < envc; k++)
+		proto_add(&msg, o->envp[k]);
+	{
+		int send_fds[3] = { devnull, outp[1], errp[1] };
+
+		if (proto_send(j->ctl, PROTO_RUN, msg.ptr, msg.len, send_fds, 3) < 0) {
+			err_sys(e, ERR_SANDBOX, "sandbox: the job's init is gone");
+			goto done;
+		}
+	}
+	sbx_close(&outp[1]);
+	sbx_close(&errp[1]);
+	r = proto_recv(j->ctl, &t, &reply, fds, &nfds);
+	for (size_t k = 0; k < nfds; k++)
+		close(fds[k]);
+	if (r <= 0) {
+		err_set(e, ERR_SANDBOX, "sandbox: the job's init is gone");
+		goto done;
+	}
+	if (t == PROTO_FAILED) {
+		sbx_job_failed(&reply, o, e);
+		goto done;
+	}
+	if (t != PROTO_STARTED) {
+		err_set(e, ERR_SANDBOX, "sandbox: unexpected answer %d from the init", (int)t);
+		goto done;
+	}
+	st[0].fd = outp[0];
+	st[1].fd = errp[0];
+	outp[0] = errp[0] = -1;
+	{
+		struct sbx_proc proc = { (pid_t)strtol(reply.ptr, NULL, 10), j, 0, false };
+
+		sbx_supervise(out, o, &proc, st, start);
+	}
+	ret = 0;
+done:
+	for (i = 0; i < 2; i++) {
+		sbx_close(&outp[i]);
+		sbx_close(&errp[i]);
+		sbx_close(&st[i].fd);
+	}
+	sbx_close(&devnull);
+	buf_release(&msg);
+	buf_release(&reply);
+	free(path);
 	return ret;
 }

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "../lib/err.h"
+#include "priv.h"
 
 enum sbx_stream { SBX_STDOUT = 1, SBX_STDERR = 2 };
 
@@ -53,5 +54,53 @@ struct sbx_result {
 /* Run to the end. Returns 0 when the process ran (whatever its exit code),
  * -1 when it could not be started (e filled). */
 int sbx_run(struct sbx_result *out, const struct sbx_opts *o, struct err *e);
+
+/* ---- the job sandbox ---- */
+
+enum sbx_net {
+	SBX_NET_HOST,		/* the host's network (builds download things) */
+	SBX_NET_LOOPBACK,	/* a network namespace with only lo, up */
+	SBX_NET_NONE,		/* a network namespace with lo down */
+};
+
+struct sbx_job_opts {
+	enum sbx_net net;
+	const char *workspace;		/* writable */
+	const char *runner_temp;	/* writable */
+	const char *tool_cache;		/* writable, may be NULL */
+	/* folders and files the job must not see (gantry's state, the run's
+	 * other jobs); NULL-terminated, may be NULL */
+	const char *const *hide;
+	struct sbx_limits limits;
+	/* gantry's own executable, exec'd as the job's init; NULL: this
+	 * process's /proc/self/exe */
+	const char *self_exe;
+};
+
+/*
+ * A job's sandbox: a process that lives in new mount, PID, IPC, UTS,
+ * cgroup (and network, unless host) namespaces, with a user namespace when
+ * gantry is not root, the host root read-only, only the job's folders
+ * writable, a private /tmp, a fresh /proc, a minimal /dev, no capabilities,
+ * no_new_privs, a seccomp filter, rlimits and a cgroup. Steps are started
+ * inside it by sbx_job_run(), so the set-up is paid once per job. When a
+ * step's main process ends, everything else in the job is killed; when the
+ * job ends (sbx_job_free), its whole PID namespace dies.
+ */
+struct sbx_job;
+
+/* Fails (ERR_SANDBOX, with what to do) when isolation cannot be set up. */
+int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o,
+		struct err *e);
+/* As sbx_run, inside the job's sandbox. */
+int sbx_job_run(struct sbx_job *j, struct sbx_result *out,
+		const struct sbx_opts *o, struct err *e);
+void sbx_job_free(struct sbx_job *j);
+/* "strict (pid, mount, ipc, uts, cgroup, net namespaces; ...)" for plans. */
+const char *sbx_net_name(enum sbx_net net);
+
+/* The init side: gantry's main() calls this when started as
+ * "gantry __sandbox-init FD". Never returns. */
+_Noreturn void sbx_init_main(int ctl_fd);
 
 #endif
