@@ -48,7 +48,7 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv
+	filecmd cgroup priv sbxjob
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow
 
 REL := build/rel

@@ -332,6 +332,11 @@ static void setup(const struct init_cfg *c)
 		attach(tc, c->toolcache);
 
 	xmount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	/* sysfs shows the network namespace it was mounted in: a job with
+	 * its own network gets its own, read-only */
+	if (strcmp(c->net, "host"))
+		xmount("sysfs", STAGE "/sys", "sysfs",
+		       MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	ro_bind_self("/proc/sys");
 	ro_bind_self("/proc/sysrq-trigger");
 	ro_bind_self("/proc/irq");

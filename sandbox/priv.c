@@ -271,13 +271,19 @@ static const uint64_t clone_new_flags[] = {
  * READ_IMPLIES_EXEC and MMAP_PAGE_ZERO, and the other personas.
  *
  * libseccomp takes one comparison per argument in a rule, so "not one of
- * these" is spelt with masked compares, using that the kernel reads the
- * argument as 32 bits and no persona sets bit 31 (only the query does):
- *   a forbidden bit b set and bit 31 clear:   a0 & (b|bit31) == b
- *   bit 31 set and some other bit c clear:    a0 & (c|bit31) == bit31
+ * these" is spelt as rules of one masked compare each, over the 32 bits
+ * the kernel reads (high bits of the register are ignored, as the kernel
+ * ignores them). Call the 29 bits outside the allowed flags "bad" and
+ * order them in a ring, next(b) being the next bad bit; next of an
+ * allowed bit is bit 31. One rule per bit c, 32 in all:
+ *	deny if bit c is clear and bit next(c) is set
+ * A denied value has a bad bit set and (not being the query) a bit clear.
+ * If some bad bit is clear, walking the ring from it reaches a set one:
+ * that step's rule matches. If every bad bit is set, the clear bit is an
+ * allowed one, whose next (bit 31) is set. An allowed value matches none:
+ * the query has no clear bit, the others no bad bit set.
  */
 #define PERSONA_OK ((uint64_t)(PER_LINUX32 | UNAME26 | ADDR_NO_RANDOMIZE))
-#define PERSONA_BIT31 ((uint64_t)1 << 31)
 
 /* The ABIs the kernel runs beside the native one: a filter must cover
  * them too, or a 32-bit call (int 0x80, x32) walks around it. An arch the
@@ -371,23 +377,27 @@ static int add_clone(scmp_filter_ctx ctx, int *nrules, struct err *e)
 
 static int add_personality(scmp_filter_ctx ctx, int *nrules, struct err *e)
 {
-	int nr = SCMP_SYS(personality);
-	uint64_t bit;
-	int b, rc;
+	int next[32];
+	int b, first = -1, prev = -1, rc;
+	uint64_t c_bit, n_bit;
 
-	for (b = 0; b < 31; b++) {
-		bit = (uint64_t)1 << b;
-		if (!(bit & PERSONA_OK)) {
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-					      SCMP_A0(SCMP_CMP_MASKED_EQ,
-						      bit | PERSONA_BIT31, bit));
-			if (rc < 0)
-				return scmp_fail(e, rc, "rule for personality");
-			(*nrules)++;
-		}
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 1,
-				      SCMP_A0(SCMP_CMP_MASKED_EQ,
-					      bit | PERSONA_BIT31, PERSONA_BIT31));
+	for (b = 0; b < 32; b++) {
+		next[b] = 31;
+		if (PERSONA_OK & ((uint64_t)1 << b))
+			continue;
+		if (prev >= 0)
+			next[prev] = b;
+		else
+			first = b;
+		prev = b;
+	}
+	next[prev] = first;	/* close the ring of bad bits */
+	for (b = 0; b < 32; b++) {
+		c_bit = (uint64_t)1 << b;
+		n_bit = (uint64_t)1 << next[b];
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+				      SCMP_SYS(personality), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, c_bit | n_bit, n_bit));
 		if (rc < 0)
 			return scmp_fail(e, rc, "rule for personality");
 		(*nrules)++;

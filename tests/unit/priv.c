@@ -193,6 +193,14 @@ static void private_mounts(void)
 		child_exit(CHILD_SKIP, "cannot make a private mount namespace");
 }
 
+/* A test that runs child_<name> in a child. */
+#define CHILD_TEST(name) \
+	static void test_priv_##name(void **state) \
+	{ \
+		(void)state; \
+		expect_child(child_##name); \
+	}
+
 static void drop_and_filter(void)
 {
 	need_caps();
@@ -247,11 +255,7 @@ static void child_rlimits_apply(void)
 	CHECK(rl.rlim_cur == 1ULL << 30 && rl.rlim_max == 1ULL << 30);
 }
 
-static void test_priv_rlimits_apply(void **state)
-{
-	(void)state;
-	expect_child(child_rlimits_apply);
-}
+CHILD_TEST(rlimits_apply)
 
 static void child_rlimits_zero_leaves(void)
 {
@@ -274,11 +278,7 @@ static void child_rlimits_zero_leaves(void)
 	CHECK(after.rlim_cur == 0 && after.rlim_max == 0);
 }
 
-static void test_priv_rlimits_zero_leaves(void **state)
-{
-	(void)state;
-	expect_child(child_rlimits_zero_leaves);
-}
+CHILD_TEST(rlimits_zero_leaves)
 
 static void child_rlimits_errors(void)
 {
@@ -302,11 +302,7 @@ static void child_rlimits_errors(void)
 		child_exit(1, "message: %s", e.msg);
 }
 
-static void test_priv_rlimits_errors(void **state)
-{
-	(void)state;
-	expect_child(child_rlimits_errors);
-}
+CHILD_TEST(rlimits_errors)
 
 /* ---- dropping privileges ---- */
 
@@ -324,11 +320,7 @@ static void child_drop_status(void)
 	CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1);
 }
 
-static void test_priv_drop_status(void **state)
-{
-	(void)state;
-	expect_child(child_drop_status);
-}
+CHILD_TEST(drop_status)
 
 static void child_drop_securebits(void)
 {
@@ -351,11 +343,7 @@ static void child_drop_securebits(void)
 	CHECK_FAILS(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 0, 0, 0), EPERM);
 }
 
-static void test_priv_drop_securebits(void **state)
-{
-	(void)state;
-	expect_child(child_drop_securebits);
-}
+CHILD_TEST(drop_securebits)
 
 /* All uids 0: without CAP_SETUID root cannot become anyone else. */
 static void child_drop_setuid_root(void)
@@ -370,9 +358,8 @@ static void child_drop_setuid_root(void)
 	CHECK_FAILS(chown("/tmp", 12345, 12345), EPERM);
 }
 
-/* Real uid 65534, effective and saved 0: moving back to uid 0 works,
- * and gains nothing
- * (NO_SETUID_FIXUP, empty permitted set). */
+/* Real uid 65534, effective and saved 0: moving back to uid 0 works, and
+ * gains nothing (NO_SETUID_FIXUP, empty permitted set). */
 static void child_drop_setuid_saved(void)
 {
 	uid_t r, e, s;
@@ -411,11 +398,7 @@ static void child_drop_mount(void)
 	rmdir(dir);
 }
 
-static void test_priv_drop_mount(void **state)
-{
-	(void)state;
-	expect_child(child_drop_mount);
-}
+CHILD_TEST(drop_mount)
 
 /* After the drop, even an exec as uid 0 gains nothing (NOROOT, empty
  * bounding set): the new program's CapEff is 0. */
@@ -438,11 +421,7 @@ static void child_drop_exec(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_priv_drop_exec(void **state)
-{
-	(void)state;
-	expect_child(child_drop_exec);
-}
+CHILD_TEST(drop_exec)
 
 /* ---- the seccomp filter ---- */
 
@@ -457,11 +436,7 @@ static void child_seccomp_ptrace(void)
 		    EPERM);
 }
 
-static void test_priv_seccomp_ptrace(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_ptrace);
-}
+CHILD_TEST(seccomp_ptrace)
 
 static void child_seccomp_namespaces(void)
 {
@@ -487,11 +462,7 @@ static void child_seccomp_namespaces(void)
 	}
 }
 
-static void test_priv_seccomp_namespaces(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_namespaces);
-}
+CHILD_TEST(seccomp_namespaces)
 
 /* The filter alone, with every capability still held: mount and friends
  * fail because of the filter, not for lack of CAP_SYS_ADMIN. */
@@ -521,11 +492,7 @@ static void child_seccomp_mount_with_caps(void)
 	rmdir(dir);
 }
 
-static void test_priv_seccomp_mount_with_caps(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_mount_with_caps);
-}
+CHILD_TEST(seccomp_mount_with_caps)
 
 static void child_seccomp_kernel_apis(void)
 {
@@ -543,11 +510,7 @@ static void child_seccomp_kernel_apis(void)
 		    EPERM);
 }
 
-static void test_priv_seccomp_kernel_apis(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_kernel_apis);
-}
+CHILD_TEST(seccomp_kernel_apis)
 
 static void child_seccomp_clone3(void)
 {
@@ -556,11 +519,7 @@ static void child_seccomp_clone3(void)
 	CHECK_FAILS(syscall(SYS_clone3, NULL, 0), ENOSYS);
 }
 
-static void test_priv_seccomp_clone3(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_clone3);
-}
+CHILD_TEST(seccomp_clone3)
 
 static void *thread_main(void *arg)
 {
@@ -605,15 +564,14 @@ static void child_seccomp_still_works(void)
 	CHECK(getrlimit(RLIMIT_NOFILE, &(struct rlimit){ 0, 0 }) == 0);
 }
 
-static void test_priv_seccomp_still_works(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_still_works);
-}
+CHILD_TEST(seccomp_still_works)
 
 static void child_seccomp_personality(void)
 {
+	const unsigned long ok = PER_LINUX32 | UNAME26 | ADDR_NO_RANDOMIZE;
+	unsigned long bit;
 	long cur;
+	int b;
 
 	drop_and_filter();
 	cur = syscall(SYS_personality, 0xffffffffUL);
@@ -634,14 +592,18 @@ static void child_seccomp_personality(void)
 	/* the kernel reads 32 bits: high bits do not hide a flag */
 	CHECK_FAILS(syscall(SYS_personality,
 			    0x100000000UL | (unsigned long)READ_IMPLIES_EXEC), EPERM);
+	/* every single flag outside the allowed ones; the query with any one
+	 * bit cleared */
+	for (b = 0; b < 32; b++) {
+		bit = 1UL << b;
+		if (!(bit & ok))
+			CHECK_FAILS(syscall(SYS_personality, bit), EPERM);
+		CHECK_FAILS(syscall(SYS_personality, 0xffffffffUL ^ bit), EPERM);
+	}
 	CHECK(syscall(SYS_personality, 0xffffffffUL) == 0);
 }
 
-static void test_priv_seccomp_personality(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_personality);
-}
+CHILD_TEST(seccomp_personality)
 
 #if defined(__x86_64__)
 /* An i386 system call through int 0x80 from this 64-bit process. */
@@ -696,11 +658,7 @@ static void child_seccomp_compat_abis(void)
 }
 #endif
 
-static void test_priv_seccomp_compat_abis(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_compat_abis);
-}
+CHILD_TEST(seccomp_compat_abis)
 
 /* The cost of the filter: building and loading it (once per job), and
  * what it adds to an allowed system call. Printed, never failed on. */
@@ -732,11 +690,7 @@ static void child_seccomp_time(void)
 		   before / SPIN_CALLS, after / SPIN_CALLS);
 }
 
-static void test_priv_seccomp_time(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_time);
-}
+CHILD_TEST(seccomp_time)
 
 /* Without no_new_privs or CAP_SYS_ADMIN the kernel refuses a filter;
  * libseccomp sets no_new_privs itself, so this works, and it is set. */
@@ -748,11 +702,7 @@ static void child_seccomp_sets_nnp(void)
 	CHECK_FAILS(ptrace(PTRACE_TRACEME, 0, NULL, NULL), EPERM);
 }
 
-static void test_priv_seccomp_sets_nnp(void **state)
-{
-	(void)state;
-	expect_child(child_seccomp_sets_nnp);
-}
+CHILD_TEST(seccomp_sets_nnp)
 
 static struct rlimit parent_core;
 
