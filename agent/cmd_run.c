@@ -581,6 +581,11 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	if (!a.event)
 		a.event = "push";
+	if (a.sandbox_off && a.net != SBX_NET_HOST) {
+		err_set(&e, ERR_INVALID, "--network %s needs the sandbox: it cannot be used "
+			"with --sandbox=off", sbx_net_name(a.net));
+		goto fail;
+	}
 	out.buffered = a.dry_run && !out.tty;
 	workspace = fs_realpath(a.dir ? a.dir : ".");
 	if (!workspace) {

@@ -18,6 +18,7 @@
 #include "../workflows/matrix.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
 	o.on_line = stepio_on_line;
 	o.ud = x;
 	r = jr->sbx ? sbx_job_run(jr->sbx, res, &o, e) : sbx_run(res, &o, e);
+	if (r == 0 && jr->sbx && res->exit_code != 0 && sbx_job_oom(jr->sbx))
+		stepio_say(jr, OUT_FAIL, x->prefix, "Error: a process of the step was killed by "
+			   "the job's memory limit (%lld MiB); raise it with --memory",
+			   jr->run->o->limits.memory_bytes >> 20);
 	if (r == 0 && x->in_group)
 		stepio_fold_flush(x, res->exit_code != 0);
 	if (r == 0 && res->timed_out) {

@@ -189,20 +189,24 @@ static void attach(int fd, const char *path)
 	char *t = staged(path);
 	struct stat st;
 
-	if (stat(t, &st) < 0) {
-		/* only possible where the new root is writable: /tmp */
-		if (strncmp(path, "/tmp/", 5))
-			init_fail("sandbox: %s does not exist on the host", path);
+	/* a mount point missing from the new root can be made only where it
+	 * is writable: the private /tmp, or a hidden folder (still writable
+	 * until hide_seal()) */
+	if (stat(t, &st) < 0)
 		mkdirs(t);
-	}
 	if (move_mount(fd, "", AT_FDCWD, t, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		init_fail("sandbox: cannot mount %s writable: %s", path, errname(errno));
 	close(fd);
 	free(t);
 }
 
-/* Make a path of the host invisible: an empty read-only tmpfs over a
- * folder, /dev/null over a file. Paths that do not exist are fine. */
+/* Make a path of the host invisible: an empty tmpfs over a folder (made
+ * read-only by hide_seal() once the job's own folders are mounted, since
+ * one may lie inside, such as this job's folder in the run's folder),
+ * /dev/null over a file. Paths that do not exist are fine. */
+static const char *sealed[INIT_MAX_HIDE];
+static size_t n_sealed;
+
 static void hide(const char *path)
 {
 	char *t = staged(path);
@@ -210,8 +214,10 @@ static void hide(const char *path)
 
 	if (lstat(t, &st) == 0 && !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
-			xmount("tmpfs", t, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			       "mode=0755,size=4k");
+			xmount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			       "mode=0755,size=16k");
+			if (n_sealed < INIT_MAX_HIDE)
+				sealed[n_sealed++] = path;
 		} else {
 			xmount("/dev/null", t, NULL, MS_BIND, NULL);
 			xmount(NULL, t, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID |
@@ -219,6 +225,17 @@ static void hide(const char *path)
 		}
 	}
 	free(t);
+}
+
+static void hide_seal(void)
+{
+	for (size_t i = 0; i < n_sealed; i++) {
+		char *t = staged(sealed[i]);
+
+		xmount(NULL, t, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		       "mode=0755,size=16k");
+		free(t);
+	}
 }
 
 static void ro_bind_self(const char *path)
@@ -330,6 +347,7 @@ static void setup(const struct init_cfg *c)
 	attach(tmp, c->temp);
 	if (tc >= 0)
 		attach(tc, c->toolcache);
+	hide_seal();
 
 	xmount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	/* sysfs shows the network namespace it was mounted in: a job with

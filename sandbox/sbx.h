@@ -96,6 +96,8 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o,
 int sbx_job_run(struct sbx_job *j, struct sbx_result *out,
 		const struct sbx_opts *o, struct err *e);
 void sbx_job_free(struct sbx_job *j);
+/* Whether the job's memory limit killed a process since the last call. */
+bool sbx_job_oom(struct sbx_job *j);
 /* "strict (pid, mount, ipc, uts, cgroup, net namespaces; ...)" for plans. */
 const char *sbx_net_name(enum sbx_net net);
 

@@ -19,7 +19,5 @@ struct sbx_job {
 
 /* Ask the init to send sig to everything in the job (but itself). */
 void sbx_job_signal(struct sbx_job *j, int sig);
-/* Whether the cgroup's memory limit killed something. */
-bool sbx_job_oom(struct sbx_job *j);
 
 #endif

@@ -22,5 +22,9 @@ PY=/usr/bin/python3
 WS=${GITHUB_WORKSPACE:-$PWD}
 SCRATCH=${RUNNER_TEMP:-/tmp}
 
-# Print the errno name a python snippet leaves in stdout.
-pyrun() { timeout 30 "$PY" -c "$1"; }
+# Run a python snippet with arguments, bounded to 30 s.
+pyrun() {
+	local code=$1
+	shift
+	timeout 30 "$PY" -c "$code" "$@"
+}

@@ -28,7 +28,8 @@ local = iovec(ctypes.cast(buf, ctypes.c_void_p), 8)
 # layout not needed: any result other than EPERM/ESRCH/EFAULT shows access)
 remote = iovec(ctypes.cast(buf, ctypes.c_void_p), 8)
 libc.syscall.restype = ctypes.c_long
-r = libc.syscall(310, int(sys.argv[1]), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
+L = ctypes.c_long   # every syscall(2) argument a full register
+r = libc.syscall(L(310), L(int(sys.argv[1])), ctypes.byref(local), L(1), ctypes.byref(remote), L(1), L(0))
 e = ctypes.get_errno()
 if r >= 0 or e == 14:
     print("ESCAPED: process_vm_readv on the sibling was allowed (%s)" % (r if r >= 0 else "EFAULT"))

@@ -9,8 +9,9 @@ import ctypes, errno, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 img = ctypes.create_string_buffer(b"\0" * 64)
-for name, args in (("init_module", (175, img, ctypes.c_ulong(64), b"")),
-                   ("finit_module", (313, os.open("/dev/null", os.O_RDONLY), b"", 0))):
+L = ctypes.c_long   # every syscall(2) argument a full register
+for name, args in (("init_module", (L(175), img, L(64), b"")),
+                   ("finit_module", (L(313), L(os.open("/dev/null", os.O_RDONLY)), b"", L(0)))):
     r = libc.syscall(*args)
     e = ctypes.get_errno()
     if r == 0:

@@ -16,12 +16,13 @@ import ctypes, os
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
 KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_USER_KEYRING = -2, -4
-r = libc.syscall(248, b"user", b"gantry-escape", b"x", ctypes.c_size_t(1), KEY_SPEC_PROCESS_KEYRING)
+L = ctypes.c_long   # every syscall(2) argument a full register
+r = libc.syscall(L(248), b"user", b"gantry-escape", b"x", L(1), L(KEY_SPEC_PROCESS_KEYRING))
 if r >= 0:
     print("ESCAPED: add_key worked (key %d)" % r)
 else:
     print("contained: add_key: %s" % os.strerror(ctypes.get_errno()))
-r = libc.syscall(250, 0, KEY_SPEC_USER_KEYRING, 0)
+r = libc.syscall(L(250), L(0), L(KEY_SPEC_USER_KEYRING), L(0))
 if r >= 0:
     print("ESCAPED: keyctl(KEYCTL_GET_KEYRING_ID, @u) worked (%d)" % r)
 else:

@@ -15,12 +15,13 @@ def report(name, r):
         print("contained: %s: %s" % (name, os.strerror(ctypes.get_errno())))
 attr = (ctypes.c_uint32 * 32)()
 attr[0], attr[1], attr[2], attr[3] = 2, 4, 4, 1   # array map, key 4, value 4, 1 entry
-report("bpf(BPF_MAP_CREATE)", libc.syscall(321, 0, ctypes.byref(attr), 128))
+L = ctypes.c_long   # every syscall(2) argument a full register
+report("bpf(BPF_MAP_CREATE)", libc.syscall(L(321), L(0), ctypes.byref(attr), L(128)))
 pe = (ctypes.c_uint8 * 128)()
 ctypes.c_uint32.from_buffer(pe, 0).value = 1      # PERF_TYPE_SOFTWARE
 ctypes.c_uint32.from_buffer(pe, 4).value = 128    # size
 ctypes.c_uint64.from_buffer(pe, 8).value = 0      # PERF_COUNT_SW_CPU_CLOCK
 ctypes.c_uint64.from_buffer(pe, 40).value = 1 | (1 << 5) | (1 << 6)  # disabled, exclude kernel, hv
-report("perf_event_open", libc.syscall(298, ctypes.byref(pe), 0, -1, -1, 0))
-report("userfaultfd", libc.syscall(323, 0o2000000 | 1))   # O_CLOEXEC | UFFD_USER_MODE_ONLY
+report("perf_event_open", libc.syscall(L(298), ctypes.byref(pe), L(0), L(-1), L(-1), L(0)))
+report("userfaultfd", libc.syscall(L(323), L(0o2000000 | 1)))   # O_CLOEXEC | UFFD_USER_MODE_ONLY
 '
