@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate the workflows that bench/run measures.
 
-    bench/gen.py DIR        write DIR/plan.yml, DIR/steps-bash.yml, DIR/steps-sh.yml
+    bench/gen.py DIR        write DIR/plan.yml, DIR/steps-bash.yml,
+                            DIR/steps-sh.yml and DIR/jobs.yml
 
 plan.yml        256 jobs, each with a 4x4 matrix (4,096 job instances), a
                 needs graph (job i needs job i//2, a binary tree 8 levels deep),
@@ -10,6 +11,10 @@ plan.yml        256 jobs, each with a 4x4 matrix (4,096 job instances), a
 steps-bash.yml  one job of 1,000 `run: "true"` steps, default shell (bash).
 steps-sh.yml    the same with `defaults: run: shell: sh`, to compare fairly
                 with a loop of `sh -c true`.
+jobs.yml        100 jobs of one `run: "true"` step each (shell sh), each
+                needing the one before it (a chain), so that the jobs run one
+                after another even without `--jobs 1`: the sandbox's per-job
+                set-up cost, strict against off.
 
 The generator is deterministic: the same files on every machine.
 """
@@ -20,6 +25,7 @@ PLAN_JOBS = 256
 MATRIX_OS = ["ubuntu-22.04", "ubuntu-24.04", "debian-12", "fedora-40"]
 MATRIX_CC = ["gcc-12", "gcc-13", "clang-17", "clang-18"]
 STEP_COUNT = 1000
+JOB_COUNT = 100
 
 
 def plan_workflow():
@@ -86,21 +92,42 @@ def steps_workflow(shell):
     return "\n".join(out) + "\n"
 
 
+def jobs_workflow():
+    """JOB_COUNT jobs of one `run: "true"` step each, chained by needs."""
+    out = []
+    out.append("name: bench-jobs")
+    out.append("on: push")
+    out.append("defaults:")
+    out.append("  run:")
+    out.append("    shell: sh")
+    out.append("jobs:")
+    for i in range(JOB_COUNT):
+        out.append("  job_%03d:" % i)
+        out.append("    runs-on: ubuntu-latest")
+        if i > 0:
+            out.append("    needs: [job_%03d]" % (i - 1))
+        out.append("    steps:")
+        out.append("      - run: \"true\"")
+    return "\n".join(out) + "\n"
+
+
 def write(path, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
 
 def generate(folder):
-    """Write the three workflows into folder; return their paths by name."""
+    """Write the four workflows into folder; return their paths by name."""
     paths = {
         "plan": os.path.join(folder, "plan.yml"),
         "steps-bash": os.path.join(folder, "steps-bash.yml"),
         "steps-sh": os.path.join(folder, "steps-sh.yml"),
+        "jobs": os.path.join(folder, "jobs.yml"),
     }
     write(paths["plan"], plan_workflow())
     write(paths["steps-bash"], steps_workflow(None))
     write(paths["steps-sh"], steps_workflow("sh"))
+    write(paths["jobs"], jobs_workflow())
     return paths
 
 

@@ -424,6 +424,8 @@ static pid_t start_step(const struct buf *p, int *fds, size_t nfds)
 		f.what = 3;
 		if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0)
 			goto fail;
+		/* nothing of the init's reaches the step but 0, 1, 2 */
+		syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
 		f.what = 1;
 		if (chdir(cwd) < 0)
 			goto fail;
@@ -562,6 +564,8 @@ _Noreturn void sbx_init_main(int fd)
 	size_t nfds;
 
 	ctl = fd;
+	/* fd 3 came without close-on-exec (dup2); no step may inherit it */
+	fcntl(ctl, F_SETFD, FD_CLOEXEC);
 	if (getpid() != 1)
 		init_fail("sandbox: the init must be PID 1 of a new PID namespace");
 	if (proto_recv(ctl, &t, &p, fds, &nfds) != 1 || t != PROTO_CONFIG)
