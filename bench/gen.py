@@ -2,7 +2,7 @@
 """Generate the workflows that bench/run measures.
 
     bench/gen.py DIR        write DIR/plan.yml, DIR/steps-bash.yml,
-                            DIR/steps-sh.yml and DIR/jobs.yml
+                            DIR/steps-sh.yml, DIR/jobs.yml and DIR/probe.yml
 
 plan.yml        256 jobs, each with a 4x4 matrix (4,096 job instances), a
                 needs graph (job i needs job i//2, a binary tree 8 levels deep),
@@ -15,6 +15,8 @@ jobs.yml        100 jobs of one `run: "true"` step each (shell sh), each
                 needing the one before it (a chain), so that the jobs run one
                 after another even without `--jobs 1`: the sandbox's per-job
                 set-up cost, strict against off.
+probe.yml       one job of one `run: "true"` step: bench/run's check that a
+                configuration runs at all before it is measured.
 
 The generator is deterministic: the same files on every machine.
 """
@@ -92,8 +94,8 @@ def steps_workflow(shell):
     return "\n".join(out) + "\n"
 
 
-def jobs_workflow():
-    """JOB_COUNT jobs of one `run: "true"` step each, chained by needs."""
+def jobs_workflow(count=JOB_COUNT):
+    """count jobs of one `run: "true"` step each, chained by needs."""
     out = []
     out.append("name: bench-jobs")
     out.append("on: push")
@@ -101,7 +103,7 @@ def jobs_workflow():
     out.append("  run:")
     out.append("    shell: sh")
     out.append("jobs:")
-    for i in range(JOB_COUNT):
+    for i in range(count):
         out.append("  job_%03d:" % i)
         out.append("    runs-on: ubuntu-latest")
         if i > 0:
@@ -117,17 +119,19 @@ def write(path, text):
 
 
 def generate(folder):
-    """Write the four workflows into folder; return their paths by name."""
+    """Write the five workflows into folder; return their paths by name."""
     paths = {
         "plan": os.path.join(folder, "plan.yml"),
         "steps-bash": os.path.join(folder, "steps-bash.yml"),
         "steps-sh": os.path.join(folder, "steps-sh.yml"),
         "jobs": os.path.join(folder, "jobs.yml"),
+        "probe": os.path.join(folder, "probe.yml"),
     }
     write(paths["plan"], plan_workflow())
     write(paths["steps-bash"], steps_workflow(None))
     write(paths["steps-sh"], steps_workflow("sh"))
     write(paths["jobs"], jobs_workflow())
+    write(paths["probe"], jobs_workflow(1))
     return paths
 
 

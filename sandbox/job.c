@@ -214,7 +214,10 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 		add_kv(&cfg, "hide", *h);
 	add_kv(&cfg, "net", sbx_net_name(o->net));
 	add_num(&cfg, "nofile", o->limits.nofile);
-	add_num(&cfg, "nproc", o->limits.nproc);
+	/* without a pids cgroup, RLIMIT_NPROC is the fallback bound on
+	 * processes (per uid, so with room for the user's others) */
+	add_num(&cfg, "nproc", o->limits.nproc ? o->limits.nproc :
+		!j->cg && o->limits.pids_max ? 4 * o->limits.pids_max : 0);
 	add_num(&cfg, "fsize", o->limits.fsize_bytes);
 	add_kv(&cfg, "userns", userns ? "1" : "0");
 	if (write(j->ctl, &go, 1) != 1 ||

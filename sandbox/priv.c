@@ -88,15 +88,16 @@ void sbx_limits_default(struct sbx_limits *l)
 	 * processes and other jobs' count too when gantry runs as an
 	 * ordinary user, and for real root the kernel does not enforce it
 	 * at all. The cgroup pids limit above is the real bound; where no
-	 * cgroup is available a caller may still set nproc.
+	 * cgroup is available the job sandbox sets nproc as a fallback
+	 * (sandbox/job.c).
 	 */
 	l->nproc = 0;
 	/*
-	 * RLIMIT_FSIZE left alone: builds legitimately write large files
-	 * (images, archives, debug info) and a cap kills them with SIGXFSZ
-	 * half way. Disk use is the workspace filesystem's business.
+	 * RLIMIT_FSIZE 256 GiB: builds legitimately write large files
+	 * (images, archives, debug info), far below this; a runaway writer
+	 * stops here with SIGXFSZ instead of filling the disk with one file.
 	 */
-	l->fsize_bytes = 0;
+	l->fsize_bytes = 256LL << 30;
 }
 
 /* setrlimit(res) with soft = hard = v; name is for the message. */
@@ -253,6 +254,9 @@ static const char *const denied[] = {
 	"iopl", "ioperm", "vm86", "vm86old",
 	"lookup_dcookie", "name_to_handle_at", "open_by_handle_at",
 	"quotactl", "nfsservctl", "vhangup", "syslog",
+	/* io_uring: a large kernel surface that builds do not need; denied
+	 * as container runtimes deny it by default */
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
 };
 
 /* Every namespace flag; clone with any of them fails. CLONE_NEWTIME

@@ -24,8 +24,9 @@ struct sbx_limits {
 	long long fsize_bytes;	/* RLIMIT_FSIZE; 0: leave */
 };
 
-/* The defaults for a CI step: 4 GiB, 4096 processes, no CPU quota,
- * 65536 files, 1 TiB files... see priv.c for the figures and why. */
+/* The defaults for a CI step: 4 GiB of memory, 4096 processes, no CPU
+ * quota, 65536 open files, 256 GiB files, the process rlimit left as it
+ * is; priv.c says why. */
 void sbx_limits_default(struct sbx_limits *l);
 
 /* RLIMIT_CORE 0 and the rlimits set in l (soft and hard). */
@@ -46,7 +47,8 @@ int sbx_drop_privileges(struct err *e);
  * userfaultfd, reboot, swapon, swapoff, acct, settimeofday, clock_settime,
  * clock_adjtime, adjtimex, sethostname, setdomainname, iopl, ioperm,
  * lookup_dcookie, name_to_handle_at, open_by_handle_at, quotactl,
- * nfsservctl, vhangup, syslog, personality (beyond the default), and clone
+ * nfsservctl, vhangup, syslog, io_uring_setup, io_uring_enter,
+ * io_uring_register, personality (beyond the default), and clone
  * with any CLONE_NEW* flag; clone3 fails with ENOSYS so that libc falls
  * back to clone, whose flags the filter can see. Needs no_new_privs (or
  * CAP_SYS_ADMIN) first.

@@ -227,7 +227,7 @@ static void test_priv_limits_default(void **state)
 	assert_true(l.cpus == 0);
 	assert_int_equal(l.nofile, want);
 	assert_int_equal(l.nproc, 0);
-	assert_true(l.fsize_bytes == 0);
+	assert_true(l.fsize_bytes == 256LL << 30);
 }
 
 static void child_rlimits_apply(void)
@@ -268,6 +268,7 @@ static void child_rlimits_zero_leaves(void)
 		CHECK(getrlimit(res[i], &before[i]) == 0);
 	sbx_limits_default(&l);
 	l.nofile = 0;
+	l.fsize_bytes = 0;
 	CHECK_OK(sbx_apply_rlimits(&l, &e_));
 	for (i = 0; i < 3; i++) {
 		CHECK(getrlimit(res[i], &after) == 0);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Tries: bpf(BPF_MAP_CREATE), perf_event_open (a software clock on the
-# step itself) and userfaultfd, the usual kernel attack surface.
+# step itself), userfaultfd and io_uring_setup, the usual kernel attack
+# surface.
 # Contained: each fails with EPERM (seccomp) or ENOSYS.
 . "$(dirname "$0")/lib.sh"; started 33-bpf-perf-uffd
 pyrun '
@@ -24,4 +25,6 @@ ctypes.c_uint64.from_buffer(pe, 8).value = 0      # PERF_COUNT_SW_CPU_CLOCK
 ctypes.c_uint64.from_buffer(pe, 40).value = 1 | (1 << 5) | (1 << 6)  # disabled, exclude kernel, hv
 report("perf_event_open", libc.syscall(L(298), ctypes.byref(pe), L(0), L(-1), L(-1), L(0)))
 report("userfaultfd", libc.syscall(L(323), L(0o2000000 | 1)))   # O_CLOEXEC | UFFD_USER_MODE_ONLY
+uring = (ctypes.c_uint8 * 120)()                  # struct io_uring_params, zeroed
+report("io_uring_setup", libc.syscall(L(425), L(4), ctypes.byref(uring)))
 '
