@@ -123,6 +123,31 @@ done:
 	return repo;
 }
 
+/* The .git of the repository holding dir: dir's own, or its nearest
+ * parent's, as git finds it (a workflow folder inside a larger
+ * repository, such as examples/). */
+static char *find_gitdir(const char *dir)
+{
+	char *cur = xstrdup(dir);
+
+	for (int depth = 0; depth < 64; depth++) {
+		char *g = fs_join(cur, ".git"), *up;
+
+		if (fs_exists(g)) {
+			free(cur);
+			return g;
+		}
+		free(g);
+		if (!strcmp(cur, "/"))
+			break;
+		up = fs_dirname(cur);
+		free(cur);
+		cur = up;
+	}
+	free(cur);
+	return fs_join(dir, ".git");
+}
+
 static void set_ref(json_t *gh, const char *ref)
 {
 	const char *name = ref, *type = "branch";
@@ -144,7 +169,7 @@ int ctx_github(json_t **out, const struct workflow *wf,
 	       const struct run_opts *o, struct err *e)
 {
 	json_t *gh = json_object();
-	char *gitdir = fs_join(o->workspace, ".git");
+	char *gitdir = find_gitdir(o->workspace);
 	char *head = NULL, *sha = NULL, *repo = NULL, *wfname = NULL;
 	const char *ev_ref, *ev_sha, *owner_end;
 	const char *server = o->server_url ? o->server_url : "https://github.com";
@@ -154,7 +179,10 @@ int ctx_github(json_t **out, const struct workflow *wf,
 	head = read_line(gitdir);
 	if (head && str_starts_with(head, "gitdir: ")) {
 		/* a worktree or submodule: .git is a file naming the folder */
-		char *real = fs_join(o->workspace, head + 8);
+		char *top = fs_dirname(gitdir);
+		char *real = fs_join(top, head + 8);
+
+		free(top);
 
 		free(gitdir);
 		gitdir = real;
