@@ -14,9 +14,9 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := yaml-0.1 jansson
+PKGS := yaml-0.1 jansson libgit2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
@@ -32,23 +32,23 @@ CFLAGS ?= -O2 -g
 LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
-	lib/log.c lib/jsonx.c
+	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c
 WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
 	workflows/matrix.c workflows/filter.c
 SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
-STEPS_SRC := steps/steps.c steps/run.c steps/composite.c
+STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
-	agent/hashfiles.c
+	agent/hashfiles.c agent/cmd_cache.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob
+	filecmd cgroup priv sbxjob git
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow
 
 REL := build/rel

@@ -6,6 +6,7 @@
 const struct cli_cmd cli_cmds[] = {
 	{ "run", "run or dry-run workflows on this machine", cmd_run },
 	{ "validate", "check workflow files and report every error", cmd_validate },
+	{ "cache", "manage the git mirror cache (gantry cache gc)", cmd_cache },
 	{ "version", "print gantry's version", cmd_version },
 	{ NULL, NULL, NULL },
 };

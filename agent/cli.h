@@ -23,5 +23,6 @@ void cli_usage(FILE *f);
 int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 #endif

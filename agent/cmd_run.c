@@ -46,6 +46,10 @@ static const char run_usage[] =
 "      --json-summary FILE  write the run's result as JSON\n"
 "      --server-url URL     github.server_url (default https://github.com)\n"
 "      --keep-temp          keep the run's temporary folder\n"
+"      --cache-dir DIR      git mirrors for actions/checkout\n"
+"                           (default ~/.cache/gantry/git)\n"
+"      --fresh-checkout     check the repository being run out of its commit into\n"
+"                           a clean workspace, instead of using the working tree\n"
 "      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
 "                           failing when it cannot be set up; off: no isolation\n"
 "      --network MODE       host (default), loopback (only lo) or none\n"
@@ -64,7 +68,8 @@ struct run_args {
 	const char *dir;
 	const char *json_summary;
 	const char *server_url;
-	bool dry_run, list, graph, keep_temp, sandbox_off;
+	bool dry_run, list, graph, keep_temp, sandbox_off, fresh;
+	const char *cache_dir;
 	enum sbx_net net;
 	long long memory;
 	long pids;
@@ -390,8 +395,17 @@ static void hidden_paths(struct strv *out, const char *temp_root)
 
 	for (size_t i = 0; i < ARRAY_SIZE(etc); i++)
 		strv_push(out, etc[i]);
-	for (size_t i = 0; h && *h == '/' && i < ARRAY_SIZE(home); i++)
-		strv_pushf(out, "%s/%s", h, home[i]);
+	for (size_t i = 0; h && *h == '/' && i < ARRAY_SIZE(home); i++) {
+		char *p = xasprintf("%s/%s", h, home[i]);
+		char *real = fs_realpath(p);
+
+		/* a symbolic link is hidden where it points, too */
+		if (real && strcmp(real, p))
+			strv_push_owned(out, real);
+		else
+			free(real);
+		strv_push_owned(out, p);
+	}
 	if (xdg_data && *xdg_data == '/')
 		strv_pushf(out, "%s/gantry", xdg_data);
 	if (xdg_cfg && *xdg_cfg == '/')
@@ -403,8 +417,9 @@ static void hidden_paths(struct strv *out, const char *temp_root)
 			strv_pushf(out, "/etc/ssh/%s", de->d_name);
 	if (d)
 		closedir(d);
-	/* the run's folder (other jobs); under /tmp it is gone with /tmp */
-	if (temp_root && strncmp(temp_root, "/tmp/", 5))
+	/* the run's folder (other jobs); under /tmp or /dev the sandbox's own
+	 * /tmp and /dev cover it */
+	if (temp_root && strncmp(temp_root, "/tmp/", 5) && strncmp(temp_root, "/dev/", 5))
 		strv_push(out, temp_root);
 }
 
@@ -412,7 +427,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS };
+	       O_PIDS, O_CACHE, O_FRESH };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -435,6 +450,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "network", required_argument, NULL, O_NETWORK },
 		{ "memory", required_argument, NULL, O_MEMORY },
 		{ "pids", required_argument, NULL, O_PIDS },
+		{ "cache-dir", required_argument, NULL, O_CACHE },
+		{ "fresh-checkout", no_argument, NULL, O_FRESH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -481,6 +498,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_JSON: a->json_summary = optarg; break;
 		case O_SERVER: a->server_url = optarg; break;
 		case O_KEEP: a->keep_temp = true; break;
+		case O_CACHE: a->cache_dir = optarg; break;
+		case O_FRESH: a->fresh = true; break;
 		case O_SANDBOX:
 			if (!strcmp(optarg, "strict"))
 				a->sandbox_off = false;
@@ -558,6 +577,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = { 0 };
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
 	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
+	char *fresh_ws = NULL;
 	size_t n_selected = 0;
 	bool invalid = false, any_fail = false;
 	int ret = 2, r;
@@ -684,7 +704,18 @@ int cmd_run(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
 	}
-	o.workspace = workspace;
+	o.source_dir = workspace;
+	o.fresh_checkout = a.fresh;
+	o.cache_dir = a.cache_dir;
+	if (a.fresh) {
+		/* a clean workspace: actions/checkout fills it from the commit */
+		fresh_ws = fs_join(temp, "workspace");
+		if (fs_mkdirs(fresh_ws, 0755, &e) < 0)
+			goto fail;
+		o.workspace = fresh_ws;
+	} else {
+		o.workspace = workspace;
+	}
 	o.event_name = a.event;
 	o.event = event;
 	o.secrets = a.secrets;
@@ -821,5 +852,6 @@ done:
 	free(wpath);
 	free(temp);
 	free(tool_cache);
+	free(fresh_ws);
 	return ret;
 }

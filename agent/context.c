@@ -169,7 +169,8 @@ int ctx_github(json_t **out, const struct workflow *wf,
 	       const struct run_opts *o, struct err *e)
 {
 	json_t *gh = json_object();
-	char *gitdir = find_gitdir(o->workspace);
+	const char *src = o->source_dir ? o->source_dir : o->workspace;
+	char *gitdir = find_gitdir(src);
 	char *head = NULL, *sha = NULL, *repo = NULL, *wfname = NULL;
 	const char *ev_ref, *ev_sha, *owner_end;
 	const char *server = o->server_url ? o->server_url : "https://github.com";
@@ -206,7 +207,7 @@ int ctx_github(json_t **out, const struct workflow *wf,
 	}
 	repo = git_repository(gitdir);
 	if (!repo) {
-		char *base = strrchr(o->workspace, '/');
+		char *base = strrchr(src, '/');
 
 		repo = xasprintf("local/%s", base && base[1] ? base + 1 : "workspace");
 	}
@@ -287,8 +288,8 @@ int ctx_github(json_t **out, const struct workflow *wf,
 		const char *rel = wf->path;
 		char *wref;
 
-		if (str_starts_with(rel, o->workspace) && rel[strlen(o->workspace)] == '/')
-			rel += strlen(o->workspace) + 1;
+		if (str_starts_with(rel, src) && rel[strlen(src)] == '/')
+			rel += strlen(src) + 1;
 		wref = xasprintf("%s/%s@%s", repo, rel,
 				 jsonx_str(gh, "ref") ? jsonx_str(gh, "ref") : "");
 		jsonx_set_str(gh, "workflow_ref", wref);

@@ -360,6 +360,9 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	c.shell_default = jr->shell_default;
 	c.workdir_default = jr->workdir_default;
 	c.path_env = strv_getenv(&envp, "PATH");
+	c.cache_dir = jr->run->o->cache_dir;
+	c.source_dir = jr->run->o->source_dir;
+	c.fresh_checkout = jr->run->o->fresh_checkout;
 	c.dry_run = dry(jr);
 	c.host = &job_host;
 	c.host_ud = &x;

@@ -51,6 +51,9 @@ struct run_opts {
 	enum sbx_net net;
 	struct sbx_limits limits;
 	const char *const *hide;	/* paths the jobs must not see */
+	const char *cache_dir;		/* git mirrors; NULL: the default */
+	const char *source_dir;		/* the working tree the run started in */
+	bool fresh_checkout;
 };
 
 /* Run wf. 0 with *summary (new reference) whatever the jobs' results;

@@ -24,6 +24,7 @@
 #include "cgroup.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -53,7 +54,7 @@ enum cg_ctrl { CG_MEMORY, CG_PIDS, CG_CPU, CG_NCTRL };
 static const char *const ctrl_name[CG_NCTRL] = { "memory", "pids", "cpu" };
 static const char *const ctrl_fallback[CG_NCTRL] = {
 	"memory use is not limited",
-	"process counts are limited by rlimits only",
+	"process counts are limited only by RLIMIT_NPROC, which root ignores",
 	"CPU time is not limited",
 };
 
@@ -398,6 +399,43 @@ static int v2_enable(const char *base, const char *subtree, const char *ctrl)
 }
 
 /*
+ * Move gantry itself (all its threads) into a leaf cgroup base/gantry-main,
+ * once per process, so that base may enable controllers for the jobs'
+ * cgroups beside it. Fails (and changes nothing) when base holds other
+ * processes too, such as the shell of a login session.
+ */
+static int v2_move_self(const char *base)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static bool moved;
+	char *leaf, *procs, pid[32];
+	int ret = 0;
+
+	pthread_mutex_lock(&mu);
+	if (moved)
+		goto done;
+	leaf = fs_join(base, "gantry-main");
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
+		ret = -1;
+		free(leaf);
+		goto done;
+	}
+	procs = fs_join(leaf, "cgroup.procs");
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	ret = write_str(procs, pid);
+	if (ret == 0)
+		moved = true;
+	else
+		rmdir(leaf);
+	free(procs);
+	free(leaf);
+done:
+	pthread_mutex_unlock(&mu);
+	errno = EBUSY;
+	return ret;
+}
+
+/*
  * Try v2. Returns -1 only when the cgroup exists and a limit cannot be
  * written; otherwise 0, with cg->version 2 when v2 is in use, or a reason
  * in why when it is not.
@@ -434,6 +472,16 @@ static int v2_try(struct sbx_cgroup *cg, const char *name,
 		goto done;
 	}
 	buf_truncate(&sub, strcspn(sub.ptr, "\n"));
+	if ((v2_enable(base, sub.ptr, "memory") < 0 ||
+	     v2_enable(base, sub.ptr, "pids") < 0) && errno == EBUSY &&
+	    v2_move_self(base) == 0) {
+		/* v2 allows controllers for children only in a cgroup without
+		 * processes of its own: gantry moved itself into a leaf, so try
+		 * once more */
+		buf_reset(&sub);
+		if (read_text(&sub, path) == 0)
+			buf_truncate(&sub, strcspn(sub.ptr, "\n"));
+	}
 	if (v2_enable(base, sub.ptr, "memory") < 0 ||
 	    v2_enable(base, sub.ptr, "pids") < 0) {
 		snprintf(why, whysz, "cannot enable memory and pids in %s: %s%s",

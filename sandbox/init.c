@@ -209,8 +209,13 @@ static size_t n_sealed;
 
 static void hide(const char *path)
 {
-	char *t = staged(path);
+	char *t;
 	struct stat st;
+
+	/* the private /tmp and the fresh /dev cover these anyway */
+	if (str_starts_with(path, "/tmp/") || str_starts_with(path, "/dev/"))
+		return;
+	t = staged(path);
 
 	if (lstat(t, &st) == 0 && !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
@@ -343,12 +348,6 @@ static void setup(const struct init_cfg *c)
 	xmount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	for (size_t i = 0; i < c->n_hide; i++)
 		hide(c->hide[i]);
-	attach(ws, c->workspace);
-	attach(tmp, c->temp);
-	if (tc >= 0)
-		attach(tc, c->toolcache);
-	hide_seal();
-
 	xmount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	/* sysfs shows the network namespace it was mounted in: a job with
 	 * its own network gets its own, read-only */
@@ -360,6 +359,13 @@ static void setup(const struct init_cfg *c)
 	ro_bind_self("/proc/irq");
 	ro_bind_self("/proc/bus");
 	make_dev(c->userns);
+	/* the job's own folders last, so that none is covered by the private
+	 * /tmp, /dev/shm or a hidden folder they may lie in */
+	attach(ws, c->workspace);
+	attach(tmp, c->temp);
+	if (tc >= 0)
+		attach(tc, c->toolcache);
+	hide_seal();
 
 	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		init_fail("sandbox: pivot_root failed: %s", errname(errno));

@@ -202,11 +202,19 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 		if (write_file(path, map, e) < 0)
 			goto fail;
 	}
+
+	/* go first: the child execs the init (loading gantry's binary)
+	 * while the cgroup moves below wait for the kernel; the init starts
+	 * nothing before it has the configuration, so it is inside the
+	 * cgroup before any step */
+	if (write(j->ctl, &go, 1) != 1) {
+		err_sys(e, ERR_SANDBOX, "sandbox: cannot talk to the job's init");
+		goto fail;
+	}
 	if (sbx_cgroup_new(&j->cg, &o->limits, e) < 0)
 		goto fail;
 	if (j->cg && sbx_cgroup_add(j->cg, pid, e) < 0)
 		goto fail;
-
 	add_kv(&cfg, "workspace", o->workspace);
 	add_kv(&cfg, "temp", o->runner_temp);
 	add_kv(&cfg, "toolcache", o->tool_cache);
@@ -220,8 +228,7 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 		!j->cg && o->limits.pids_max ? 4 * o->limits.pids_max : 0);
 	add_num(&cfg, "fsize", o->limits.fsize_bytes);
 	add_kv(&cfg, "userns", userns ? "1" : "0");
-	if (write(j->ctl, &go, 1) != 1 ||
-	    proto_send(j->ctl, PROTO_CONFIG, cfg.ptr, cfg.len, NULL, 0) < 0) {
+	if (proto_send(j->ctl, PROTO_CONFIG, cfg.ptr, cfg.len, NULL, 0) < 0) {
 		err_sys(e, ERR_SANDBOX, "sandbox: cannot talk to the job's init");
 		goto fail;
 	}
@@ -258,17 +265,23 @@ void sbx_job_free(struct sbx_job *j)
 	if (j->ctl >= 0)
 		close(j->ctl);	/* the init sees EOF, kills everything, exits */
 	if (j->pid > 0) {
-		int st;
+		int pfd = (int)syscall(SYS_pidfd_open, j->pid, 0), st;
 
-		for (int i = 0; i < 200; i++) {
-			pid_t w = waitpid(j->pid, &st, WNOHANG);
+		/* wait for it to go (a pidfd wakes us at once), at most 1 s,
+		 * then kill it: PID 1 gone, the namespace dies */
+		if (pfd >= 0) {
+			struct pollfd pf = { pfd, POLLIN, 0 };
 
-			if (w == j->pid || (w < 0 && errno != EINTR))
-				break;
-			if (i == 100)
-				kill(j->pid, SIGKILL);	/* PID 1 gone: the namespace dies */
-			usleep(5000);
+			if (poll(&pf, 1, 1000) <= 0)
+				kill(j->pid, SIGKILL);
+			close(pfd);
+		} else {
+			for (int i = 0; i < 100 && waitpid(j->pid, &st, WNOHANG) == 0; i++)
+				usleep(10000);
+			kill(j->pid, SIGKILL);
 		}
+		while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+			;
 	}
 	sbx_cgroup_free(j->cg);
 	free(j);

@@ -1,13 +1,13 @@
 /*
  * sbx: start a step's process, capture its output, end it and its group.
  *
- * Threat model (this file, today): the step is the user's own code running
- * as gantry's user. What sbx guarantees is containment of lifetime and
- * environment, not of privilege: the process gets exactly envp, stdin from
- * /dev/null, a new process group, no file descriptor of gantry's beyond 0-2,
- * and nothing in its group outlives the step. A child that leaves the group
- * (setsid, setpgid) escapes the group kill; that is the sandbox issue's to
- * close with a PID namespace behind this same interface.
+ * Threat model (this file): sbx_run() is the path with the sandbox off: the
+ * step runs as gantry's user, contained in lifetime and environment only:
+ * exactly envp, stdin from /dev/null, a new process group, no file
+ * descriptor of gantry's beyond 0-2, and nothing in its group outlives the
+ * step (a child that leaves the group with setsid escapes that kill: the
+ * reason the sandbox exists). sbx_job_run() hands the same work to a job's
+ * sandbox init (job.c, init.c), which isolates and kills everything.
  *
  * Flow of sbx_run(): resolve the program in envp's PATH, make the pipes
  * (all O_CLOEXEC, so a fork in another thread never keeps them open past

@@ -1,18 +1,19 @@
 /*
  * sbx: the one way gantry starts a step's process.
  *
- * Every step runs through sbx_run(): a new process group, exactly the
- * environment given (nothing inherited), stdin from /dev/null, stdout and
- * stderr captured without blocking (poll) and handed back line by line.
- * On exit, timeout or cancel the whole process group is killed (SIGTERM,
- * then SIGKILL after a grace period) and every child reaped. The isolation
- * itself (namespaces, mounts, seccomp, limits) is the sandbox issue's and
- * goes behind this same interface.
+ * A step runs through sbx_job_run() inside its job's sandbox (below), or
+ * through sbx_run() when the sandbox is off: exactly the environment given
+ * (nothing inherited), stdin from /dev/null, stdout and stderr captured
+ * without blocking (poll) and handed back line by line. On exit, timeout
+ * or cancel the step's processes are killed (SIGTERM, then SIGKILL after a
+ * grace period): its process group with sbx_run(), everything in the
+ * job's PID namespace with sbx_job_run().
  *
  * Everything the child needs is prepared before fork(); after fork() the
  * child calls only async-signal-safe functions; a failure in the child
  * before exec comes back as a fixed struct over a pipe and becomes an
- * ERR_SANDBOX error that names the program ("exec of bash: ENOENT").
+ * ERR_SANDBOX error that names the program ("exec of bash: not found in
+ * PATH").
  */
 #ifndef GANTRY_SBX_H
 #define GANTRY_SBX_H

@@ -16,15 +16,19 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Rewrite the job's script file in place: written over from the start,
+ * then cut to length. Not O_TRUNC: ext4 flushes a file truncated to zero
+ * and rewritten when it is closed (auto_da_alloc), which costs more than
+ * the step on a slow disk. */
 static int write_script(const char *path, const char *script, struct err *e)
 {
 	size_t len = strlen(script), off = 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
 
 	if (fd < 0)
 		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);
 	while (off < len) {
-		ssize_t n = write(fd, script + off, len - off);
+		ssize_t n = pwrite(fd, script + off, len - off, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -34,6 +38,11 @@ static int write_script(const char *path, const char *script, struct err *e)
 			return -1;
 		}
 		off += (size_t)n;
+	}
+	if (ftruncate(fd, (off_t)len) < 0) {
+		err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+		close(fd);
+		return -1;
 	}
 	if (close(fd) < 0)
 		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);

@@ -58,6 +58,9 @@ struct step_ctx {
 	const char *shell_default;	/* defaults.run.shell, or NULL */
 	const char *workdir_default;	/* defaults.run.working-directory, or NULL */
 	const char *path_env;		/* PATH to find shells in */
+	const char *cache_dir;		/* the git mirror cache */
+	const char *source_dir;		/* the working tree gantry run started in */
+	bool fresh_checkout;		/* --fresh-checkout: clone even that one */
 	bool dry_run;
 	const struct step_host *host;
 	void *host_ud;
@@ -96,5 +99,6 @@ int steps_shell_argv(struct strv *out, const char *shell, const char *script,
 
 extern const struct step_type step_type_run;
 extern const struct step_type step_type_composite;
+extern const struct step_type step_type_checkout;
 
 #endif

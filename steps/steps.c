@@ -11,6 +11,7 @@
 
 static const struct step_type *const step_types[] = {
 	&step_type_composite,
+	&step_type_checkout,
 };
 
 /* "owner/name@ref" without "@ref", compared case-insensitively. */
@@ -93,6 +94,7 @@ int steps_check_uses(const char *uses, const char *dir, void *ud,
 
 		buf_printf(&b, "'%s' is not a step type gantry knows: built in are local "
 			   "composite actions (uses: ./path)", uses);
+		/* the names below follow */
 		for (; *n; n++)
 			buf_printf(&b, ", %s", *n);
 		err_set(e, ERR_NOT_FOUND, "%s", b.ptr);

@@ -1,0 +1,92 @@
+/*
+ * git_int: what lib/git.c and lib/git_mirror.c share, and what the unit
+ * tests reach into. Not for use outside lib/git*.c and tests/unit/git.c.
+ *
+ * lib/git.c holds the libgit2 plumbing that touches the network: the
+ * credential and certificate callbacks, known_hosts matching, URL parsing
+ * and error mapping. lib/git_mirror.c holds the cache: mirrors, locks,
+ * checkout, submodules and gc.
+ */
+#ifndef GANTRY_GIT_INT_H
+#define GANTRY_GIT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <git2.h>
+
+#include "err.h"
+#include "git.h"
+
+/* The parts of a remote URL (scheme://user:pass@host:port/path or the
+ * scp form user@host:path). Strings are owned; port is 0 when absent. */
+struct gitx_url {
+	char *scheme;	/* "https", "ssh", "file", "git"; "ssh" for scp form */
+	char *user;	/* NULL when absent */
+	char *host;	/* "" for file URLs */
+	int port;
+	char *path;	/* without the leading '/' of the URL form */
+};
+
+/* Split url; -1 (ERR_INVALID) when it is not a URL we can fetch. */
+int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
+void gitx_url_release(struct gitx_url *u);
+
+/* s with every "scheme://user:pass@" reduced to "scheme://". Caller frees. */
+char *gitx_redact(const char *s);
+
+/* Where an offered SSH host key stands in a known_hosts file. */
+enum gitx_kh {
+	GITX_KH_MATCH,		/* a line for the host has this key */
+	GITX_KH_MISMATCH,	/* lines for the host and key type, other keys */
+	GITX_KH_UNKNOWN,	/* no line for the host (and this key type) */
+};
+
+/*
+ * Look host (port 22 or 0: plain name; else "[host]:port") up in the
+ * known_hosts text and compare the key (the SSH wire blob, as in the
+ * base64 field). Plain, wildcard, negated and hashed (|1|salt|hash) host
+ * fields are understood; @revoked lines make a match a mismatch;
+ * @cert-authority lines are skipped. Bounded by the text's length.
+ */
+enum gitx_kh gitx_known_hosts_match(const char *text, const char *host,
+				    int port, const unsigned char *key,
+				    size_t key_len);
+
+/* Whether the private key text is an RSA key (PEM or OpenSSH form). */
+bool gitx_key_is_rsa(const char *key_text);
+
+/* The state the callbacks of one fetch share. */
+struct gitx_cb {
+	const struct gitx_creds *c;	/* borrowed; never NULL */
+	const char *url;		/* borrowed, redacted, for messages */
+	struct gitx_url u;		/* owned */
+	int tries_userpass;
+	int tries_key;
+	int tries_user;
+	char *tmp_key;			/* owned temp file of an in-memory key */
+	struct err err;			/* set by a callback that refused */
+};
+
+/* Fill fetch options (callbacks, tags, prune, bearer header) for one
+ * fetch of url; cb and the header storage must outlive the fetch.
+ * gitx_cb_release() removes the temp key file, if any. */
+int gitx_cb_init(struct gitx_cb *cb, const char *url,
+		 const struct gitx_creds *c, struct err *e);
+void gitx_cb_release(struct gitx_cb *cb);
+void gitx_fetch_opts(git_fetch_options *o, struct gitx_cb *cb,
+		     char **bearer_header);
+
+/* Set the process-wide CA bundle when c names one (under a mutex). */
+int gitx_ca_bundle(const struct gitx_creds *c, struct err *e);
+
+/* Turn libgit2's last error after rc into e: the callback's own error
+ * when it set one, else the network, not-found or disk-full forms.
+ * what names the operation ("fetch"), path the folder written. */
+int gitx_fail(struct err *e, int rc, const struct gitx_cb *cb,
+	      const char *url, const char *path, const char *what);
+
+/* The libgit2 once-init, for functions that may be called first. */
+int gitx_ensure_init(struct err *e);
+
+#endif

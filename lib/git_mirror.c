@@ -1,0 +1,773 @@
+/*
+ * git_mirror: the mirror cache behind lib/git.h. One bare repository per
+ * remote URL under the cache folder, updated under an exclusive flock on
+ * <mirror>.lock (the lock file sits beside the mirror so that removing a
+ * mirror never removes a lock someone holds open: a locker checks that the
+ * file it locked is still the one at the path). <mirror>/gantry-fetching
+ * exists while a fetch runs; finding it means a crash, and the mirror is
+ * checked and rebuilt if broken. <mirror>/gantry-last-used dates the last
+ * use for gc. Work trees borrow the mirror's objects via alternates.
+ * The remote URL written to any config is redacted; the real one (which
+ * may carry credentials) lives only in memory for the fetch.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fs.h"
+#include "git.h"
+#include "git_int.h"
+#include "util.h"
+
+#define LOCK_POLL_MS 50
+#define LOCK_WAIT_POLLS (10 * 60 * 1000 / LOCK_POLL_MS)
+#define LOCK_REOPEN_MAX 100
+#define MARKER "gantry-fetching"
+#define LAST_USED "gantry-last-used"
+#define SUBMODULE_DEPTH_MAX 8
+#define SUBMODULES_MAX 1000
+#define GC_ENTRIES_MAX 100000
+#define REFS_MAX 1000000
+
+static long long ms_since(long long t0)
+{
+	return (time_mono_ns() - t0) / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Lock <mirror>.lock. wait: poll up to 10 minutes, else fail at once.
+ * Returns 0 with *fd_out locked, 1 when busy (wait false), -1 on error. */
+static int lock_mirror(int *fd_out, const char *mirror, bool wait,
+		       struct err *e)
+{
+	char *path = xasprintf("%s.lock", mirror);
+	int rc = -1, polls = 0;
+
+	for (int reopen = 0; reopen < LOCK_REOPEN_MAX; reopen++) {
+		struct stat fst, pst;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd < 0) {
+			err_sys(e, ERR_IO, "cannot open the lock %s", path);
+			goto done;
+		}
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			if (errno != EWOULDBLOCK && errno != EINTR) {
+				err_sys(e, ERR_IO, "cannot lock %s", path);
+				close(fd);
+				goto done;
+			}
+			if (!wait) {
+				close(fd);
+				rc = 1;
+				goto done;
+			}
+			if (++polls > LOCK_WAIT_POLLS) {
+				err_set(e, ERR_TIMEOUT,
+					"waited 10 minutes for the lock %s: another "
+					"process holds it", path);
+				close(fd);
+				goto done;
+			}
+			sleep_ms(LOCK_POLL_MS);
+		}
+		/* gc may have removed the file we locked: lock the new one */
+		if (fstat(fd, &fst) == 0 && stat(path, &pst) == 0 &&
+		    fst.st_ino == pst.st_ino && fst.st_dev == pst.st_dev) {
+			*fd_out = fd;
+			rc = 0;
+			goto done;
+		}
+		close(fd);
+	}
+	err_set(e, ERR_IO, "the lock %s keeps being replaced", path);
+done:
+	free(path);
+	return rc;
+}
+
+/* Create path if missing and set its times to now. */
+static void touch(const char *dir, const char *name)
+{
+	char *path = fs_join(dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Whether an object is readable; a commit's tree too. */
+static bool object_ok(git_repository *repo, const git_oid *oid)
+{
+	git_object *obj = NULL;
+	git_tree *tree = NULL;
+	bool ok = git_object_lookup(&obj, repo, oid, GIT_OBJECT_ANY) == 0;
+
+	if (ok && git_object_type(obj) == GIT_OBJECT_COMMIT)
+		ok = git_commit_tree(&tree, (git_commit *)obj) == 0;
+	if (ok && git_object_type(obj) == GIT_OBJECT_TAG) {
+		git_object *peeled = NULL;
+
+		ok = git_object_peel(&peeled, obj, GIT_OBJECT_ANY) == 0;
+		git_object_free(peeled);
+	}
+	git_tree_free(tree);
+	git_object_free(obj);
+	return ok;
+}
+
+/* A mirror left by a crash is usable when it opens, HEAD reads (unborn is
+ * fine) and every ref resolves to a readable object. */
+static bool mirror_sane(const char *mirror)
+{
+	git_repository *repo = NULL;
+	git_reference_iterator *it = NULL;
+	git_reference *ref = NULL, *head = NULL;
+	git_odb *odb = NULL;
+	bool ok = false;
+	int rc;
+
+	if (git_repository_open_bare(&repo, mirror) < 0 ||
+	    git_repository_odb(&odb, repo) < 0 || git_odb_refresh(odb) < 0)
+		goto done;
+	rc = git_repository_head(&head, repo);
+	if (rc < 0 && rc != GIT_EUNBORNBRANCH && rc != GIT_ENOTFOUND)
+		goto done;
+	if (git_reference_iterator_new(&it, repo) < 0)
+		goto done;
+	for (long n = 0; n < REFS_MAX; n++) {
+		git_reference *res = NULL;
+
+		rc = git_reference_next(&ref, it);
+		if (rc == GIT_ITEROVER)
+			break;
+		if (rc < 0)
+			goto done;
+		rc = git_reference_resolve(&res, ref);
+		if (rc == 0 && !object_ok(repo, git_reference_target(res)))
+			rc = -1;
+		git_reference_free(res);
+		git_reference_free(ref);
+		ref = NULL;
+		if (rc < 0)
+			goto done;
+	}
+	ok = true;
+done:
+	git_reference_iterator_free(it);
+	git_reference_free(head);
+	git_odb_free(odb);
+	git_repository_free(repo);
+	return ok;
+}
+
+/* A new bare mirror with origin at the redacted URL. */
+static int mirror_create(git_repository **out, const char *mirror,
+			 const char *red_url, struct err *e)
+{
+	git_repository_init_options io;
+	git_remote *remote = NULL;
+	git_config *cfg = NULL;
+	int rc;
+
+	git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+	rc = git_repository_init_ext(out, mirror, &io);
+	if (rc == 0)
+		rc = git_remote_create_with_fetchspec(&remote, *out, "origin", red_url,
+						      "+refs/heads/*:refs/heads/*");
+	if (rc == 0)
+		rc = git_remote_add_fetch(*out, "origin", "+refs/tags/*:refs/tags/*");
+	if (rc == 0)
+		rc = git_remote_set_autotag(*out, "origin",
+					    GIT_REMOTE_DOWNLOAD_TAGS_ALL);
+	if (rc == 0)
+		rc = git_repository_config(&cfg, *out);
+	if (rc == 0)
+		rc = git_config_set_bool(cfg, "remote.origin.prune", 1);
+	git_config_free(cfg);
+	git_remote_free(remote);
+	if (rc < 0)
+		return gitx_fail(e, rc, NULL, red_url, mirror, "creating the mirror");
+	return 0;
+}
+
+/* Fetch into an open mirror; marker and stats handled by the caller. */
+static int mirror_fetch(git_repository *repo, const char *mirror,
+			const char *url, const struct gitx_creds *c,
+			struct gitx_stats *st, struct err *e)
+{
+	struct gitx_cb cb;
+	git_fetch_options fo;
+	git_remote *remote = NULL;
+	git_buf head = { 0 };
+	char *bearer = NULL, *red = gitx_redact(url);
+	int rc = -1, grc;
+	long long t0 = time_mono_ns();
+
+	if (gitx_cb_init(&cb, red, c, e) < 0) {
+		free(red);
+		return -1;
+	}
+	if (gitx_ca_bundle(c, e) < 0)
+		goto done;
+	gitx_fetch_opts(&fo, &cb, &bearer);
+	grc = git_remote_lookup(&remote, repo, "origin");
+	if (grc == 0)
+		grc = git_remote_set_instance_url(remote, url);
+	if (grc == 0)
+		grc = git_remote_fetch(remote, NULL, &fo, "gantry: fetch");
+	if (grc < 0) {
+		gitx_fail(e, grc, &cb, url, mirror, "fetch");
+		goto done;
+	}
+	if (st) {
+		const git_indexer_progress *p = git_remote_stats(remote);
+
+		st->received_objects = p->received_objects;
+		st->received_bytes = p->received_bytes;
+		st->fetch_ms = ms_since(t0);
+	}
+	/* the remote's default branch becomes the mirror's HEAD, if known */
+	if (git_remote_default_branch(&head, remote) == 0)
+		git_repository_set_head(repo, head.ptr);
+	rc = 0;
+done:
+	git_buf_dispose(&head);
+	git_remote_free(remote);
+	gitx_cb_release(&cb);
+	free(bearer);
+	free(red);
+	return rc;
+}
+
+int gitx_mirror_update(char **mirror, const char *cache_dir, const char *url,
+		       const struct gitx_creds *c, struct gitx_stats *stats,
+		       struct err *e)
+{
+	struct gitx_stats local = { 0 };
+	struct gitx_stats *st = stats ? stats : &local;
+	git_repository *repo = NULL;
+	char *path = NULL, *marker = NULL, *red = gitx_redact(url);
+	int fd = -1, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	*mirror = NULL;
+	if (gitx_ensure_init(e) < 0 || fs_mkdirs(cache_dir, 0755, e) < 0)
+		goto done;
+	path = gitx_mirror_path(cache_dir, url);
+	marker = fs_join(path, MARKER);
+	if (lock_mirror(&fd, path, true, e) != 0)
+		goto done;
+	if (fs_exists(path) &&
+	    ((fs_exists(marker) && !mirror_sane(path)) ||
+	     git_repository_open_bare(&repo, path) < 0)) {
+		git_repository_free(repo);
+		repo = NULL;
+		if (fs_remove_tree(path, e) < 0)
+			goto done;
+		st->rebuilt = true;
+	}
+	if (!repo) {
+		if (mirror_create(&repo, path, red, e) < 0)
+			goto done;
+		st->cloned = true;
+	}
+	touch(path, MARKER);
+	if (mirror_fetch(repo, path, url, c, st, e) < 0) {
+		if (st->cloned) {
+			struct err ignore = ERR_INIT;
+
+			git_repository_free(repo);
+			repo = NULL;
+			fs_remove_tree(path, &ignore);
+		}
+		goto done;
+	}
+	if (unlink(marker) < 0 && errno != ENOENT) {
+		err_sys(e, ERR_IO, "cannot remove %s", marker);
+		goto done;
+	}
+	touch(path, LAST_USED);
+	*mirror = path;
+	path = NULL;
+	rc = 0;
+done:
+	git_repository_free(repo);
+	if (fd >= 0)
+		close(fd);
+	free(marker);
+	free(path);
+	free(red);
+	return rc;
+}
+
+static bool all_hex(const char *s, size_t *len)
+{
+	size_t n = strspn(s, "0123456789abcdefABCDEF");
+
+	*len = n;
+	return s[n] == '\0';
+}
+
+/* ref := "HEAD" | "refs/" ... | branch | tag | hex{7,40} */
+static int resolve(git_repository *repo, git_oid *oid, char **full_ref,
+		   const char *url, const char *ref, struct err *e)
+{
+	char *cand[2] = { NULL, NULL };
+	size_t hexlen;
+	int rc = -1;
+
+	if (str_starts_with(ref, "refs/") || strcmp(ref, "HEAD") == 0) {
+		cand[0] = xstrdup(ref);
+	} else {
+		cand[0] = xasprintf("refs/heads/%s", ref);
+		cand[1] = xasprintf("refs/tags/%s", ref);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(cand) && cand[i]; i++) {
+		git_reference *r = NULL, *res = NULL;
+		git_object *obj = NULL;
+
+		if (git_reference_lookup(&r, repo, cand[i]) == 0 &&
+		    git_reference_resolve(&res, r) == 0 &&
+		    git_reference_peel(&obj, res, GIT_OBJECT_COMMIT) == 0) {
+			git_oid_cpy(oid, git_object_id(obj));
+			if (full_ref)
+				*full_ref = xstrdup(git_reference_name(res));
+			rc = 0;
+		}
+		git_object_free(obj);
+		git_reference_free(res);
+		git_reference_free(r);
+		if (rc == 0)
+			goto done;
+	}
+	if (all_hex(ref, &hexlen) && hexlen >= 7 && hexlen <= GIT_OID_HEXSZ) {
+		git_oid prefix;
+		git_object *obj = NULL, *commit = NULL;
+		int grc = git_oid_fromstrn(&prefix, ref, hexlen);
+
+		if (grc == 0)
+			grc = git_object_lookup_prefix(&obj, repo, &prefix, hexlen,
+						       GIT_OBJECT_ANY);
+		if (grc == GIT_EAMBIGUOUS) {
+			char *red = gitx_redact(url);
+
+			err_set(e, ERR_INVALID, "ref '%s' is ambiguous in %s: give "
+				"more digits of the SHA", ref, red);
+			free(red);
+			goto done;
+		}
+		if (grc == 0 && git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) == 0) {
+			git_oid_cpy(oid, git_object_id(commit));
+			if (full_ref)
+				*full_ref = NULL;
+			rc = 0;
+		}
+		git_object_free(commit);
+		git_object_free(obj);
+		if (rc == 0)
+			goto done;
+	}
+	{
+		char *red = gitx_redact(url);
+
+		err_set(e, ERR_NOT_FOUND, "ref '%s' not found in %s", ref, red);
+		free(red);
+	}
+done:
+	free(cand[0]);
+	free(cand[1]);
+	return rc;
+}
+
+int gitx_resolve(char sha[41], char **full_ref, const char *mirror,
+		 const char *url, const char *ref, struct err *e)
+{
+	git_repository *repo = NULL;
+	git_oid oid;
+	int rc = -1;
+
+	if (full_ref)
+		*full_ref = NULL;
+	if (gitx_ensure_init(e) < 0)
+		return -1;
+	if (git_repository_open_bare(&repo, mirror) < 0) {
+		err_set(e, ERR_NOT_FOUND, "no mirror at %s", mirror);
+		goto done;
+	}
+	if (resolve(repo, &oid, full_ref, url, ref, e) < 0)
+		goto done;
+	git_oid_tostr(sha, 41, &oid);
+	rc = 0;
+done:
+	git_repository_free(repo);
+	return rc;
+}
+
+bool gitx_mirror_has(const char *mirror, const char *ref)
+{
+	char sha[41];
+	struct err e = ERR_INIT;
+
+	return fs_is_dir(mirror) &&
+	       gitx_resolve(sha, NULL, mirror, mirror, ref, &e) == 0;
+}
+
+/* The work tree's .git must borrow from this mirror (or not exist yet). */
+static int prepare_repo(const char *dir, const char *alt, struct err *e)
+{
+	char *gitdir = fs_join(dir, ".git");
+	char *info = fs_join(gitdir, "objects/info");
+	char *alt_file = fs_join(info, "alternates");
+	struct buf have = BUF_INIT;
+	git_repository *repo = NULL;
+	int rc = -1;
+
+	have.max = 64 << 10;
+	if (fs_exists(gitdir)) {
+		struct err ignore = ERR_INIT;
+		char *line, *real;
+		bool same;
+
+		if (fs_read_file(&have, alt_file, &ignore) < 0)
+			buf_reset(&have);
+		line = have.ptr;
+		line[strcspn(line, "\r\n")] = '\0';
+		real = *line ? fs_realpath(line) : NULL;
+		same = real && strcmp(real, alt) == 0;
+		free(real);
+		if (!same) {
+			err_set(e, ERR_INVALID, "%s is a different repository: its "
+				"objects do not come from the mirror %s; remove it "
+				"first", dir, alt);
+			goto done;
+		}
+		rc = 0;
+		goto done;
+	}
+	if (fs_mkdirs(dir, 0755, e) < 0)
+		goto done;
+	if (git_repository_init(&repo, dir, 0) < 0) {
+		gitx_fail(e, -1, NULL, dir, dir, "init");
+		goto done;
+	}
+	if (fs_mkdirs(info, 0755, e) < 0)
+		goto done;
+	buf_printf(&have, "%s\n", alt);
+	if (fs_write_file(alt_file, have.ptr, have.len, 0644, e) < 0)
+		goto done;
+	rc = 0;
+done:
+	git_repository_free(repo);
+	buf_release(&have);
+	free(alt_file);
+	free(info);
+	free(gitdir);
+	return rc;
+}
+
+int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
+		  struct err *e)
+{
+	long long t0 = time_mono_ns();
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	git_commit *commit = NULL;
+	git_reference *branch = NULL;
+	git_checkout_options co;
+	git_oid oid;
+	char *real = NULL, *alt = NULL, *red = gitx_redact(o->url ? o->url : "");
+	int rc = -1, grc;
+
+	if (gitx_ensure_init(e) < 0)
+		goto done;
+	real = fs_realpath(o->mirror);
+	if (!real) {
+		err_sys(e, ERR_NOT_FOUND, "no mirror at %s", o->mirror);
+		goto done;
+	}
+	alt = fs_join(real, "objects");
+	if (prepare_repo(o->dir, alt, e) < 0)
+		goto done;
+	if (git_repository_open(&repo, o->dir) < 0) {
+		gitx_fail(e, -1, NULL, o->dir, o->dir, "opening the work tree");
+		goto done;
+	}
+	if (o->url) {
+		grc = git_remote_lookup(&remote, repo, "origin");
+		if (grc == GIT_ENOTFOUND)
+			grc = git_remote_create(&remote, repo, "origin", red);
+		else if (grc == 0)
+			grc = git_remote_set_url(repo, "origin", red);
+		if (grc < 0) {
+			gitx_fail(e, grc, NULL, o->url, o->dir, "setting origin");
+			goto done;
+		}
+	}
+	if (git_oid_fromstr(&oid, o->sha) < 0 ||
+	    git_commit_lookup(&commit, repo, &oid) < 0) {
+		err_set(e, ERR_NOT_FOUND, "commit %s is not in the mirror of %s",
+			o->sha, red);
+		goto done;
+	}
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_FORCE;
+	if (o->clean)
+		co.checkout_strategy |= GIT_CHECKOUT_REMOVE_UNTRACKED |
+					GIT_CHECKOUT_REMOVE_IGNORED;
+	grc = git_checkout_tree(repo, (const git_object *)commit, &co);
+	if (grc == 0 && o->ref && str_starts_with(o->ref, "refs/heads/")) {
+		grc = git_reference_create(&branch, repo, o->ref, &oid, 1,
+					   "gantry: checkout");
+		if (grc == 0)
+			grc = git_repository_set_head(repo, o->ref);
+	} else if (grc == 0) {
+		grc = git_repository_set_head_detached(repo, &oid);
+	}
+	if (grc < 0) {
+		gitx_fail(e, grc, NULL, red, o->dir, "checkout");
+		goto done;
+	}
+	touch(o->mirror, LAST_USED);
+	if (stats)
+		stats->checkout_ms = ms_since(t0);
+	rc = 0;
+done:
+	git_reference_free(branch);
+	git_commit_free(commit);
+	git_remote_free(remote);
+	git_repository_free(repo);
+	free(alt);
+	free(real);
+	free(red);
+	return rc;
+}
+
+/* A submodule URL: "./x" and "../x" are relative to the parent's URL, as
+ * git resolves them; anything else is taken as it is. */
+static char *resolve_url(const char *parent, const char *rel)
+{
+	char *base, *out;
+	const char *sep = strstr(parent, "://");
+	size_t floor, len;
+
+	if (!str_starts_with(rel, "./") && !str_starts_with(rel, "../"))
+		return xstrdup(rel);
+	base = xstrdup(parent);
+	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	floor = sep ? (size_t)(sep - parent) + 3 : 0;
+	for (size_t guard = strlen(rel); guard > 0; guard--) {
+		if (str_starts_with(rel, "./")) {
+			rel += 2;
+		} else if (str_starts_with(rel, "../")) {
+			char *cut = strrchr(base + floor, '/');
+
+			if (!cut && !sep)
+				cut = strrchr(base, ':');
+			if (cut)
+				*cut = '\0';
+			rel += 3;
+		} else {
+			break;
+		}
+	}
+	out = xasprintf("%s/%s", base, rel);
+	free(base);
+	return out;
+}
+
+struct sub_item {
+	char *path;	/* owned */
+	char *url;	/* owned, as written in .gitmodules */
+	git_oid oid;
+	bool has_oid;
+};
+
+struct sub_list {
+	struct sub_item *v;
+	size_t n, alloc;
+};
+
+static int collect_cb(git_submodule *sm, const char *name, void *payload)
+{
+	struct sub_list *l = payload;
+	const git_oid *id = git_submodule_head_id(sm);
+	struct sub_item *it;
+
+	if (l->n >= SUBMODULES_MAX || !git_submodule_url(sm))
+		return 0;
+	ALLOC_GROW(l->v, l->n + 1, l->alloc);
+	it = &l->v[l->n++];
+	it->path = xstrdup(git_submodule_path(sm));
+	it->url = xstrdup(git_submodule_url(sm));
+	it->has_oid = id != NULL;
+	if (id)
+		git_oid_cpy(&it->oid, id);
+	return 0;
+}
+
+/* A submodule path must stay inside the work tree. */
+static bool path_safe(const char *p)
+{
+	return *p && p[0] != '/' && strcmp(p, "..") != 0 &&
+	       !str_starts_with(p, "../") && !strstr(p, "/../") &&
+	       !str_ends_with(p, "/..");
+}
+
+static int submodules(const char *dir, const char *parent_url,
+		      const char *cache_dir, bool recursive,
+		      const struct gitx_creds *c, int depth, struct err *e)
+{
+	git_repository *repo = NULL;
+	struct sub_list l = { NULL, 0, 0 };
+	int rc = -1;
+
+	if (depth >= SUBMODULE_DEPTH_MAX) {
+		err_set(e, ERR_LIMIT, "submodules nest deeper than %d levels at %s",
+			SUBMODULE_DEPTH_MAX, dir);
+		return -1;
+	}
+	if (git_repository_open(&repo, dir) < 0 ||
+	    git_submodule_foreach(repo, collect_cb, &l) < 0) {
+		gitx_fail(e, -1, NULL, dir, dir, "listing submodules");
+		goto done;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct sub_item *it = &l.v[i];
+		struct gitx_checkout_opts co = { 0 };
+		char sha[41], *url, *mirror = NULL, *sub_dir;
+		int r;
+
+		if (!it->has_oid)
+			continue;
+		if (!path_safe(it->path)) {
+			err_set(e, ERR_INVALID, "submodule path '%s' leaves the "
+				"work tree %s", it->path, dir);
+			goto done;
+		}
+		url = resolve_url(parent_url, it->url);
+		sub_dir = fs_join(dir, it->path);
+		git_oid_tostr(sha, sizeof(sha), &it->oid);
+		co.dir = sub_dir;
+		co.url = url;
+		co.sha = sha;
+		r = gitx_mirror_update(&mirror, cache_dir, url, c, NULL, e);
+		if (r == 0) {
+			co.mirror = mirror;
+			r = gitx_checkout(&co, NULL, e);
+		}
+		if (r == 0 && recursive)
+			r = submodules(sub_dir, url, cache_dir, true, c, depth + 1, e);
+		if (r < 0)
+			err_wrap(e, "submodule %s", it->path);
+		free(mirror);
+		free(sub_dir);
+		free(url);
+		if (r < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.v[i].path);
+		free(l.v[i].url);
+	}
+	free(l.v);
+	git_repository_free(repo);
+	return rc;
+}
+
+int gitx_submodules(const char *dir, const char *parent_url,
+		    const char *cache_dir, bool recursive,
+		    const struct gitx_creds *c, struct err *e)
+{
+	if (gitx_ensure_init(e) < 0)
+		return -1;
+	return submodules(dir, parent_url, cache_dir, recursive, c, 0, e);
+}
+
+int gitx_cache_gc(const char *cache_dir, long long max_age, size_t *removed,
+		  size_t *kept, struct err *e)
+{
+	size_t n_removed = 0, n_kept = 0;
+	time_t now = time(NULL);
+	DIR *d = opendir(cache_dir);
+	int rc = -1;
+
+	if (!d) {
+		if (errno != ENOENT)
+			return err_sys(e, ERR_IO, "cannot read the cache %s", cache_dir);
+		rc = 0;
+		goto done;
+	}
+	for (long n = 0; n < GC_ENTRIES_MAX; n++) {
+		struct dirent *de = readdir(d);
+		struct stat st;
+		char *path, *used, *lock;
+		int fd = -1, lr;
+
+		if (!de)
+			break;
+		if (de->d_name[0] == '.' || !str_ends_with(de->d_name, ".git"))
+			continue;
+		path = fs_join(cache_dir, de->d_name);
+		used = fs_join(path, LAST_USED);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			free(used);
+			free(path);
+			continue;
+		}
+		if (stat(used, &st) < 0)	/* never used: the folder's date */
+			lstat(path, &st);
+		if ((long long)(now - st.st_mtime) <= max_age) {
+			n_kept++;
+			free(used);
+			free(path);
+			continue;
+		}
+		lr = lock_mirror(&fd, path, false, e);
+		if (lr == 0) {
+			lock = xasprintf("%s.lock", path);
+			lr = fs_remove_tree(path, e);
+			unlink(lock);
+			free(lock);
+			close(fd);
+			if (lr == 0)
+				n_removed++;
+		} else if (lr == 1) {
+			n_kept++;	/* in use right now */
+		}
+		free(used);
+		free(path);
+		if (lr < 0)
+			goto done;
+	}
+	rc = 0;
+done:
+	if (d)
+		closedir(d);
+	if (removed)
+		*removed = n_removed;
+	if (kept)
+		*kept = n_kept;
+	return rc;
+}

@@ -1,0 +1,392 @@
+/*
+ * checkout: actions/checkout built in. The repository is fetched into a
+ * bare mirror in the cache (one per remote, updated incrementally) and the
+ * work tree checked out from it through alternates, so a new commit costs
+ * one fetch and the files written.
+ *
+ * In `gantry run`, a checkout of the repository being run uses the working
+ * tree as it is (as act does), unless --fresh-checkout asked for a clean
+ * clone of the commit. Tokens are sent only to the server, never written
+ * to .git/config or printed.
+ */
+#include "step.h"
+#include "../lib/buf.h"
+#include "../lib/fs.h"
+#include "../lib/git.h"
+#include "../lib/jsonx.h"
+#include "../lib/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Inputs actions/checkout@v4 has; others get a warning, as GitHub gives. */
+static const char *const known_inputs[] = {
+	"repository", "ref", "token", "ssh-key", "ssh-known-hosts", "ssh-strict",
+	"ssh-user", "persist-credentials", "path", "clean", "filter",
+	"sparse-checkout", "sparse-checkout-cone-mode", "fetch-depth",
+	"fetch-tags", "show-progress", "lfs", "submodules", "set-safe-directory",
+	"github-server-url", NULL,
+};
+
+struct co {
+	char *repository;
+	char *server;
+	char *ref;
+	char *token;
+	char *ssh_key;
+	char *known_hosts;	/* contents of ssh-known-hosts */
+	char *ssh_user;
+	char *path;		/* absolute */
+	char *submodules;
+	char *fetch_depth;
+	bool clean;
+	bool lfs;
+	bool persist;
+	bool this_repo;
+	char *url;		/* owned */
+};
+
+static void co_release(struct co *o)
+{
+	free(o->repository);
+	free(o->server);
+	free(o->ref);
+	free(o->token);
+	free(o->ssh_key);
+	free(o->known_hosts);
+	free(o->ssh_user);
+	free(o->path);
+	free(o->submodules);
+	free(o->fetch_depth);
+	free(o->url);
+	memset(o, 0, sizeof(*o));
+}
+
+static void say(struct step_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void say(struct step_ctx *c, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (c->dry_run)
+		c->host->plan(c->host_ud, b.ptr);
+	else
+		c->host->info(c->host_ud, b.ptr);
+	buf_release(&b);
+}
+
+/* An input from with:, expressions resolved; def when absent or empty. */
+static int input(char **out, struct step_ctx *c, const char *name, const char *def,
+		 struct err *e)
+{
+	const struct yml_node *w = c->step->with;
+	const struct yml_node *v = w && w->kind == YML_MAP ? yml_get(w, name) : NULL;
+	char *s = NULL;
+
+	*out = NULL;
+	if (v && v->kind == YML_SCALAR && !yml_is_null(v)) {
+		if (expr_interpolate(&s, v->str, c->xenv, e) < 0)
+			return err_wrap(e, "input '%s'", name);
+		if (*s) {
+			*out = s;
+			return 0;
+		}
+		free(s);
+	}
+	*out = def ? xstrdup(def) : NULL;
+	return 0;
+}
+
+static bool truthy_input(const char *s, bool def)
+{
+	if (!s || !*s)
+		return def;
+	return !str_casecmp(s, "true");
+}
+
+static const char *gh(struct step_ctx *c, const char *key)
+{
+	return jsonx_str(json_object_get(c->xenv->contexts, "github"), key);
+}
+
+/* path: input, inside the workspace only. */
+static int resolve_path(char **out, struct step_ctx *c, const char *p, struct err *e)
+{
+	char *joined;
+
+	if (!p || !*p) {
+		*out = xstrdup(c->workspace);
+		return 0;
+	}
+	if (p[0] == '/' || !strcmp(p, "..") || str_starts_with(p, "../") ||
+	    strstr(p, "/../") || str_ends_with(p, "/.."))
+		return err_set(e, ERR_INVALID, "path '%s' must stay inside the workspace "
+			       "(a relative path without ..)", p);
+	joined = fs_join(c->workspace, p);
+	/* drop a trailing slash and "./" */
+	while (strlen(joined) > 1 && joined[strlen(joined) - 1] == '/')
+		joined[strlen(joined) - 1] = '\0';
+	*out = joined;
+	return 0;
+}
+
+static int read_inputs(struct co *o, struct step_ctx *c, struct err *e)
+{
+	char *tmp = NULL, *path = NULL;
+	const char *gh_repo = gh(c, "repository");
+	const struct yml_node *w = c->step->with;
+	int r = -1;
+
+	memset(o, 0, sizeof(*o));
+	if (w && w->kind == YML_MAP) {
+		for (size_t i = 0; i < w->n_pairs; i++) {
+			bool known = false;
+
+			for (const char *const *k = known_inputs; *k; k++)
+				if (!strcmp(*k, w->pairs[i].key->str))
+					known = true;
+			if (!known)
+				say(c, "warning: unexpected input '%s': actions/checkout has no such input",
+				    w->pairs[i].key->str);
+		}
+	}
+	if (input(&o->repository, c, "repository", gh_repo, e) < 0 ||
+	    input(&o->server, c, "github-server-url", gh(c, "server_url"), e) < 0 ||
+	    input(&o->ref, c, "ref", NULL, e) < 0 ||
+	    input(&o->token, c, "token", gh(c, "token"), e) < 0 ||
+	    input(&o->ssh_key, c, "ssh-key", NULL, e) < 0 ||
+	    input(&o->known_hosts, c, "ssh-known-hosts", NULL, e) < 0 ||
+	    input(&o->ssh_user, c, "ssh-user", "git", e) < 0 ||
+	    input(&path, c, "path", NULL, e) < 0 ||
+	    input(&o->submodules, c, "submodules", "false", e) < 0 ||
+	    input(&o->fetch_depth, c, "fetch-depth", NULL, e) < 0)
+		goto done;
+	if (input(&tmp, c, "clean", "true", e) < 0)
+		goto done;
+	o->clean = truthy_input(tmp, true);
+	free(tmp);
+	if (input(&tmp, c, "lfs", "false", e) < 0)
+		goto done;
+	o->lfs = truthy_input(tmp, false);
+	free(tmp);
+	if (input(&tmp, c, "persist-credentials", "true", e) < 0)
+		goto done;
+	o->persist = truthy_input(tmp, true);
+	free(tmp);
+	tmp = NULL;
+	if (!o->repository || !strchr(o->repository, '/')) {
+		err_set(e, ERR_INVALID, "repository '%s' must be owner/name",
+			o->repository ? o->repository : "");
+		goto done;
+	}
+	if (strcmp(o->submodules, "true") && strcmp(o->submodules, "false") &&
+	    strcmp(o->submodules, "recursive")) {
+		err_set(e, ERR_INVALID, "submodules '%s' must be true, false or recursive",
+			o->submodules);
+		goto done;
+	}
+	if (resolve_path(&o->path, c, path, e) < 0)
+		goto done;
+	o->this_repo = gh_repo && !str_casecmp(o->repository, gh_repo);
+	if (o->this_repo && c->source_dir) {
+		/* the repository being run: from the working tree's own .git */
+		o->url = xstrdup(c->source_dir);
+	} else {
+		const char *srv = o->server ? o->server : "https://github.com";
+		size_t n = strlen(srv);
+
+		while (n && srv[n - 1] == '/')
+			n--;
+		o->url = xasprintf("%.*s/%s.git", (int)n, srv, o->repository);
+	}
+	r = 0;
+done:
+	free(tmp);
+	free(path);
+	return r;
+}
+
+static int set_outputs(struct step_ctx *c, const char *ref, const char *sha)
+{
+	jsonx_set_str(c->outputs, "ref", ref ? ref : "");
+	jsonx_set_str(c->outputs, "commit", sha ? sha : "");
+	return 0;
+}
+
+/* The working tree itself, as act does, when the run's own repository is
+ * checked out at the workspace and no fresh checkout was asked for. */
+static bool use_working_tree(const struct co *o, const struct step_ctx *c)
+{
+	return o->this_repo && !c->fresh_checkout && !strcmp(o->path, c->workspace);
+}
+
+static char *cache_dir(const struct step_ctx *c)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (c->cache_dir)
+		return xstrdup(c->cache_dir);
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/gantry/git", xdg);
+	if (home && *home == '/')
+		return xasprintf("%s/.cache/gantry/git", home);
+	return xstrdup("/tmp/gantry-git-cache");
+}
+
+static int checkout_plan(struct step_ctx *c, struct err *e)
+{
+	struct co o;
+	char *cache = NULL, *mirror = NULL;
+	int ret = -1;
+
+	if (read_inputs(&o, c, e) < 0)
+		goto done;
+	if (o.lfs) {
+		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
+			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
+		goto done;
+	}
+	if (use_working_tree(&o, c)) {
+		say(c, "checkout: %s uses the working tree %s as it is (--fresh-checkout "
+		    "clones the commit instead)", o.repository, c->workspace);
+		ret = 0;
+		goto done;
+	}
+	cache = cache_dir(c);
+	mirror = gitx_mirror_path(cache, o.url);
+	say(c, "checkout: would fetch %s from %s", o.repository, o.url);
+	say(c, "  ref: %s", o.ref ? o.ref : o.this_repo ? "the commit being run" :
+	    "the remote's default branch");
+	if (gitx_init(e) < 0)
+		goto done;
+	if (!fs_exists(mirror))
+		say(c, "  mirror: %s (not there yet: the first fetch clones it)", mirror);
+	else if (o.ref && gitx_mirror_has(mirror, o.ref))
+		say(c, "  mirror: %s (already has %s: nothing to download)", mirror, o.ref);
+	else
+		say(c, "  mirror: %s (there; an incremental fetch brings it up to date)", mirror);
+	say(c, "  into: %s%s", o.path, o.clean ? " (untracked files removed)" : "");
+	if (strcmp(o.submodules, "false"))
+		say(c, "  submodules: %s", o.submodules);
+	ret = 0;
+done:
+	free(cache);
+	free(mirror);
+	co_release(&o);
+	return ret;
+}
+
+/* ssh-known-hosts contents go to a private file for the host key check. */
+static int known_hosts_file(char **out, struct step_ctx *c, const char *text,
+			    struct err *e)
+{
+	char *p = xasprintf("%s/gantry-known-hosts", c->runner_temp);
+
+	if (fs_write_file(p, text, strlen(text), 0600, e) < 0) {
+		free(p);
+		return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+static int checkout_run(struct step_ctx *c, struct err *e)
+{
+	struct co o;
+	struct gitx_creds cr = { 0 };
+	struct gitx_stats st = { 0 };
+	struct gitx_checkout_opts co = { 0 };
+	char *cache = NULL, *mirror = NULL, *full_ref = NULL, *kh = NULL;
+	char sha[41] = "";
+	const char *ref;
+	int ret = -1;
+
+	if (read_inputs(&o, c, e) < 0)
+		goto done;
+	if (o.lfs) {
+		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
+			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
+		goto done;
+	}
+	if (o.fetch_depth && strcmp(o.fetch_depth, "0"))
+		say(c, "fetch-depth %s: gantry keeps the full history in its mirror, so later "
+		    "fetches are incremental; the work tree is the same", o.fetch_depth);
+	if (use_working_tree(&o, c)) {
+		say(c, "using the working tree %s as it is (gantry run --fresh-checkout "
+		    "clones the commit into a clean workspace instead)", c->workspace);
+		set_outputs(c, gh(c, "ref"), gh(c, "sha"));
+		c->outcome = STEP_SUCCESS;
+		ret = 0;
+		goto done;
+	}
+	if (gitx_init(e) < 0)
+		goto done;
+	cache = cache_dir(c);
+	if (fs_mkdirs(cache, 0700, e) < 0)
+		goto done;
+	if (o.ssh_key) {
+		cr.ssh_key = o.ssh_key;
+		cr.ssh_user = o.ssh_user;
+	}
+	if (o.known_hosts && known_hosts_file(&kh, c, o.known_hosts, e) < 0)
+		goto done;
+	cr.known_hosts = kh;
+	if (o.token && *o.token)
+		cr.token = o.token;
+	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0)
+		goto done;
+	say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
+	    st.cloned ? "cloned" : "fetched", o.url, st.received_objects,
+	    st.received_bytes >> 10, st.fetch_ms, mirror,
+	    st.rebuilt ? "; it had been left half-fetched and was rebuilt" : "");
+	ref = o.ref;
+	if (!ref && o.this_repo)
+		ref = gh(c, "sha");
+	if (!ref || !*ref)
+		ref = "HEAD";
+	if (gitx_resolve(sha, &full_ref, mirror, o.url, ref, e) < 0)
+		goto done;
+	co.dir = o.path;
+	co.mirror = mirror;
+	co.url = o.url;
+	co.sha = sha;
+	co.ref = full_ref && str_starts_with(full_ref, "refs/heads/") ? full_ref : NULL;
+	co.clean = o.clean;
+	if (fs_mkdirs(o.path, 0755, e) < 0 || gitx_checkout(&co, &st, e) < 0)
+		goto done;
+	say(c, "checked out %.12s%s%s into %s in %lld ms", sha, full_ref ? " " : "",
+	    full_ref ? full_ref : "", o.path, st.checkout_ms);
+	if (strcmp(o.submodules, "false") &&
+	    gitx_submodules(o.path, o.url, cache, !strcmp(o.submodules, "recursive"),
+			    &cr, e) < 0)
+		goto done;
+	if (o.persist && cr.token)
+		say(c, "persist-credentials: the token is not written into .git/config; "
+		    "git commands in later steps pass their own credentials");
+	set_outputs(c, full_ref ? full_ref : ref, sha);
+	c->outcome = STEP_SUCCESS;
+	ret = 0;
+done:
+	if (kh) {
+		unlink(kh);
+		free(kh);
+	}
+	free(cache);
+	free(mirror);
+	free(full_ref);
+	co_release(&o);
+	return ret;
+}
+
+const struct step_type step_type_checkout = {
+	.name = "actions/checkout",
+	.plan = checkout_plan,
+	.run = checkout_run,
+};
