@@ -416,7 +416,9 @@ static pid_t start_step(const struct buf *p, int *fds, size_t nfds)
 		envp[i] = (char *)proto_next(p, &pos);
 	if (pipe2(sp, O_CLOEXEC) < 0)
 		return -errno;
-	pid = fork();
+	/* vfork: no copy of the init's page tables per step; the child only
+	 * makes system calls on memory prepared above, then execs */
+	pid = vfork();
 	if (pid == 0) {
 		struct sigaction sa;
 
