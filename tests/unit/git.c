@@ -39,6 +39,14 @@
 
 static char *root;	/* the temporary folder of this run */
 
+/* Full stacks for malloc, so that lib/git.c's suppression of libgit2 1.5's
+ * own leaks (symbols inside libgit2, built without frame pointers) applies. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "fast_unwind_on_malloc=0";
+}
+
 static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void sh(const char *fmt, ...)
 {
