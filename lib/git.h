@@ -37,6 +37,7 @@ struct gitx_creds {
 struct gitx_stats {
 	bool cloned;			/* the mirror was made (or rebuilt) now */
 	bool rebuilt;			/* a broken mirror was found and rebuilt */
+	bool repaired;			/* one left half-fetched was checked and fetched again */
 	size_t received_objects;
 	size_t received_bytes;
 	long long fetch_ms;

@@ -275,6 +275,8 @@ int gitx_mirror_update(char **mirror, const char *cache_dir, const char *url,
 	marker = fs_join(path, MARKER);
 	if (lock_mirror(&fd, path, true, e) != 0)
 		goto done;
+	if (fs_exists(path) && fs_exists(marker) && mirror_sane(path))
+		st->repaired = true;	/* the fetch below completes it */
 	if (fs_exists(path) &&
 	    ((fs_exists(marker) && !mirror_sane(path)) ||
 	     git_repository_open_bare(&repo, path) < 0)) {

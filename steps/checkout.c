@@ -340,12 +340,17 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	cr.known_hosts = kh;
 	if (o.token && *o.token)
 		cr.token = o.token;
-	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0)
+	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0) {
+		if (kh && strstr(e->msg, kh))
+			err_wrap(e, "(the known hosts come from the ssh-known-hosts input)");
 		goto done;
+	}
 	say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
 	    st.cloned ? "cloned" : "fetched", o.url, st.received_objects,
 	    st.received_bytes >> 10, st.fetch_ms, mirror,
-	    st.rebuilt ? "; it had been left half-fetched and was rebuilt" : "");
+	    st.rebuilt ? "; it had been left broken by an interrupted fetch and was rebuilt" :
+	    st.repaired ? "; an interrupted fetch had left it unfinished: checked and repaired by "
+	    "fetching again" : "");
 	ref = o.ref;
 	if (!ref && o.this_repo)
 		ref = gh(c, "sha");
