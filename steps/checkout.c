@@ -305,7 +305,7 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	struct gitx_checkout_opts co = { 0 };
 	char *cache = NULL, *mirror = NULL, *full_ref = NULL, *kh = NULL;
 	char sha[41] = "";
-	const char *ref;
+	const char *ref, *full_ref_default = NULL;
 	int ret = -1;
 
 	if (read_inputs(&o, c, e) < 0)
@@ -352,12 +352,19 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	    st.repaired ? "; an interrupted fetch had left it unfinished: checked and repaired by "
 	    "fetching again" : "");
 	ref = o.ref;
-	if (!ref && o.this_repo)
+	if (!ref && o.this_repo) {
+		/* the commit being run, on its branch, as actions/checkout
+		 * checks out the triggering ref at github.sha */
 		ref = gh(c, "sha");
+		if (gh(c, "ref") && str_starts_with(gh(c, "ref"), "refs/"))
+			full_ref_default = gh(c, "ref");
+	}
 	if (!ref || !*ref)
 		ref = "HEAD";
 	if (gitx_resolve(sha, &full_ref, mirror, o.url, ref, e) < 0)
 		goto done;
+	if (!full_ref && full_ref_default)
+		full_ref = xstrdup(full_ref_default);
 	co.dir = o.path;
 	co.mirror = mirror;
 	co.url = o.url;
