@@ -577,7 +577,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = { 0 };
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
 	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
-	char *fresh_ws = NULL;
+	char *fresh_ws = NULL, *cache_dir = NULL;
 	size_t n_selected = 0;
 	bool invalid = false, any_fail = false;
 	int ret = 2, r;
@@ -706,7 +706,19 @@ int cmd_run(int argc, char **argv)
 	}
 	o.source_dir = workspace;
 	o.fresh_checkout = a.fresh;
-	o.cache_dir = a.cache_dir;
+	if (a.cache_dir) {
+		cache_dir = fs_realpath(a.cache_dir);
+		if (!cache_dir)
+			cache_dir = xstrdup(a.cache_dir);
+	} else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME") == '/') {
+		cache_dir = xasprintf("%s/gantry/git", getenv("XDG_CACHE_HOME"));
+	} else if (getenv("HOME") && *getenv("HOME") == '/') {
+		cache_dir = xasprintf("%s/.cache/gantry/git", getenv("HOME"));
+	}
+	o.cache_dir = cache_dir;
+	/* made now, so that the job sandboxes can mount it (read-only) */
+	if (cache_dir && !a.dry_run)
+		fs_mkdirs(cache_dir, 0700, NULL);
 	if (a.fresh) {
 		/* a clean workspace: actions/checkout fills it from the commit */
 		fresh_ws = fs_join(temp, "workspace");
@@ -853,5 +865,6 @@ done:
 	free(temp);
 	free(tool_cache);
 	free(fresh_ws);
+	free(cache_dir);
 	return ret;
 }

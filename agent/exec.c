@@ -740,7 +740,9 @@ int run_workflow_nested(json_t **summary, json_t **jobs_ctx,
 	}
 	jsonx_set_str(sum, "path", wf->path);
 	jsonx_set_str(sum, "event", o->event_name);
-	jsonx_set_str(sum, "result", o->dry_run ? "planned" : result_name(res));
+	/* a plan is "planned", unless planning a step failed (it would fail) */
+	jsonx_set_str(sum, "result", o->dry_run && res != RES_FAILURE ? "planned" :
+		      result_name(res));
 	json_object_set(sum, "jobs", jobs);
 	*summary = sum;
 	sum = NULL;

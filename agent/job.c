@@ -611,6 +611,10 @@ static int job_sandbox(struct jobrun *jr, struct err *e)
 	so.runner_temp = jr->dir;	/* RUNNER_TEMP and the command files */
 	so.tool_cache = jr->run->o->tool_cache;
 	so.hide = jr->run->o->hide;
+	/* work trees borrow the mirrors' objects (alternates) */
+	jr->ro[0] = jr->run->o->cache_dir;
+	jr->ro[1] = NULL;
+	so.ro = jr->run->o->cache_dir ? jr->ro : NULL;
 	so.limits = jr->run->o->limits;
 	if (sbx_job_new(&jr->sbx, &so, e) < 0)
 		return err_wrap(e, "job %s", jr->in->label);

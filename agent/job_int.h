@@ -30,6 +30,7 @@ struct jobrun {
 	char *temp;			/* RUNNER_TEMP */
 	char *cmd_dir;			/* the command files, made once */
 	struct sbx_job *sbx;		/* the job's sandbox, or NULL (off, dry run) */
+	const char *ro[2];		/* read-only folders for the sandbox */
 	char *plan_path;		/* dry run: PATH as steps would see it */
 	size_t plan_path_n;		/* path_add.n when plan_path was made */
 	char *shell_default;

@@ -54,6 +54,8 @@ struct init_cfg {
 	const char *toolcache;
 	const char *hide[INIT_MAX_HIDE];
 	size_t n_hide;
+	const char *ro[8];
+	size_t n_ro;
 	const char *net;
 	struct sbx_limits limits;
 	bool userns;
@@ -116,6 +118,8 @@ static void parse_cfg(struct init_cfg *c, const struct buf *p)
 			c->toolcache = *v ? v : NULL;
 		else if (KEY("hide") && c->n_hide < INIT_MAX_HIDE)
 			c->hide[c->n_hide++] = v;
+		else if (KEY("ro") && c->n_ro < 8)
+			c->ro[c->n_ro++] = v;
 		else if (KEY("net"))
 			c->net = v;
 		else if (KEY("nofile"))
@@ -181,6 +185,21 @@ static int clone_rw(const char *path)
 	a.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 		init_fail("sandbox: cannot make %s nosuid: %s", path, errname(errno));
+	return fd;
+}
+
+/* A detached, read-only copy of a host folder. */
+static int clone_ro(const char *path)
+{
+	struct mount_attr a = { 0 };
+	int fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+			   AT_RECURSIVE);
+
+	if (fd < 0)
+		init_fail("sandbox: cannot bind %s: %s", path, errname(errno));
+	a.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+		init_fail("sandbox: cannot make %s read-only: %s", path, errname(errno));
 	return fd;
 }
 
@@ -313,7 +332,7 @@ static void lo_up(void)
 static void setup(const struct init_cfg *c)
 {
 	struct mount_attr ro = { 0 };
-	int root, ws, tmp, tc = -1;
+	int root, ws, tmp, tc = -1, rofd[8];
 	struct err e = ERR_INIT;
 
 	if (unshare(CLONE_NEWCGROUP) < 0)
@@ -336,6 +355,8 @@ static void setup(const struct init_cfg *c)
 	tmp = clone_rw(c->temp);
 	if (c->toolcache)
 		tc = clone_rw(c->toolcache);
+	for (size_t i = 0; i < c->n_ro; i++)
+		rofd[i] = clone_ro(c->ro[i]);
 
 	xmount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700,size=64k");
 	if (mkdir(STAGE, 0755) < 0)
@@ -365,6 +386,14 @@ static void setup(const struct init_cfg *c)
 	attach(tmp, c->temp);
 	if (tc >= 0)
 		attach(tc, c->toolcache);
+	/* read-only folders only where /tmp or /dev covered them; elsewhere
+	 * the read-only host root shows them already */
+	for (size_t i = 0; i < c->n_ro; i++) {
+		if (str_starts_with(c->ro[i], "/tmp/") || str_starts_with(c->ro[i], "/dev/"))
+			attach(rofd[i], c->ro[i]);
+		else
+			close(rofd[i]);
+	}
 	hide_seal();
 
 	if (chdir(STAGE) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)

@@ -220,6 +220,9 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 	add_kv(&cfg, "toolcache", o->tool_cache);
 	for (const char *const *h = o->hide; h && *h; h++)
 		add_kv(&cfg, "hide", *h);
+	for (const char *const *r = o->ro; r && *r; r++)
+		if (fs_is_dir(*r))
+			add_kv(&cfg, "ro", *r);
 	add_kv(&cfg, "net", sbx_net_name(o->net));
 	add_num(&cfg, "nofile", o->limits.nofile);
 	/* without a pids cgroup, RLIMIT_NPROC is the fallback bound on

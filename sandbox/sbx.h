@@ -69,6 +69,10 @@ struct sbx_job_opts {
 	const char *workspace;		/* writable */
 	const char *runner_temp;	/* writable */
 	const char *tool_cache;		/* writable, may be NULL */
+	/* folders mounted read-only even where the job's own /tmp or /dev
+	 * would cover them (the git mirrors work trees borrow objects from);
+	 * NULL-terminated, may be NULL */
+	const char *const *ro;
 	/* folders and files the job must not see (gantry's state, the run's
 	 * other jobs); NULL-terminated, may be NULL */
 	const char *const *hide;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Inputs actions/checkout@v4 has; others get a warning, as GitHub gives. */
@@ -213,6 +214,39 @@ done:
 	return r;
 }
 
+/*
+ * No part of path below the workspace may be a symbolic link: the
+ * checkout runs in gantry's own process, with its rights, and an earlier
+ * step could otherwise point `path` (or a parent) anywhere on the host,
+ * where `clean` would delete files. Parts that do not exist yet are fine.
+ */
+static int no_symlinks(const char *workspace, const char *path, struct err *e)
+{
+	size_t wl = strlen(workspace), n = strlen(path);
+	char *p;
+
+	if (strncmp(path, workspace, wl) || (path[wl] && path[wl] != '/'))
+		return err_set(e, ERR_INVALID, "path %s is outside the workspace", path);
+	p = xstrdup(path);
+	for (size_t i = wl + 1; i <= n; i++) {
+		char ch = p[i];
+		struct stat st;
+
+		if (ch != '/' && ch != '\0')
+			continue;
+		p[i] = '\0';
+		if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode)) {
+			err_set(e, ERR_INVALID, "path %s is a symbolic link: the checkout "
+				"does not write through links (made by an earlier step?)", p);
+			free(p);
+			return -1;
+		}
+		p[i] = ch;
+	}
+	free(p);
+	return 0;
+}
+
 static int set_outputs(struct step_ctx *c, const char *ref, const char *sha)
 {
 	jsonx_set_str(c->outputs, "ref", ref ? ref : "");
@@ -342,7 +376,8 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 		cr.token = o.token;
 	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0) {
 		if (kh && strstr(e->msg, kh))
-			err_wrap(e, "(the known hosts come from the ssh-known-hosts input)");
+			say(c, "the known hosts file named above holds the ssh-known-hosts "
+			    "input: fix the input");
 		goto done;
 	}
 	say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
@@ -365,6 +400,8 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 		goto done;
 	if (!full_ref && full_ref_default)
 		full_ref = xstrdup(full_ref_default);
+	if (no_symlinks(c->workspace, o.path, e) < 0)
+		goto done;
 	co.dir = o.path;
 	co.mirror = mirror;
 	co.url = o.url;
