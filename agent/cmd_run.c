@@ -108,8 +108,12 @@ static int read_kv_file(json_t *obj, const char *path, struct err *e)
 		*eq = '\0';
 		v = eq + 1;
 		end = v + strlen(v);
-		if (end > v && end[-1] == '\r')
+		/* blanks around a value are not part of it (a shell would drop
+		 * them, and a secret printed without them would not be masked) */
+		while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
 			*--end = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
 		if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v) {
 			v++;
 			*--end = '\0';
@@ -376,6 +380,25 @@ static int parse_size(const char *s, long long *out)
 	return 0;
 }
 
+/* A hidden path, and where it really is when a link is on the way: the
+ * sandbox mounts its covers inside the new root, where an absolute link
+ * in the path would lead elsewhere. */
+static void push_hidden_owned(struct strv *out, char *p)
+{
+	char *real = fs_realpath(p);
+
+	if (real && strcmp(real, p))
+		strv_push_owned(out, real);
+	else
+		free(real);
+	strv_push_owned(out, p);
+}
+
+static void push_hidden(struct strv *out, const char *p)
+{
+	push_hidden_owned(out, xstrdup(p));
+}
+
 /* What no job may see: gantry's state and configuration, keys and
  * credentials in the home folder, the host's password hashes. */
 static void hidden_paths(struct strv *out, const char *temp_root)
@@ -394,33 +417,24 @@ static void hidden_paths(struct strv *out, const char *temp_root)
 	struct dirent *de;
 
 	for (size_t i = 0; i < ARRAY_SIZE(etc); i++)
-		strv_push(out, etc[i]);
-	for (size_t i = 0; h && *h == '/' && i < ARRAY_SIZE(home); i++) {
-		char *p = xasprintf("%s/%s", h, home[i]);
-		char *real = fs_realpath(p);
-
-		/* a symbolic link is hidden where it points, too */
-		if (real && strcmp(real, p))
-			strv_push_owned(out, real);
-		else
-			free(real);
-		strv_push_owned(out, p);
-	}
+		push_hidden(out, etc[i]);
+	for (size_t i = 0; h && *h == '/' && i < ARRAY_SIZE(home); i++)
+		push_hidden_owned(out, xasprintf("%s/%s", h, home[i]));
 	if (xdg_data && *xdg_data == '/')
-		strv_pushf(out, "%s/gantry", xdg_data);
+		push_hidden_owned(out, xasprintf("%s/gantry", xdg_data));
 	if (xdg_cfg && *xdg_cfg == '/')
-		strv_pushf(out, "%s/gantry", xdg_cfg);
+		push_hidden_owned(out, xasprintf("%s/gantry", xdg_cfg));
 	/* the host's SSH keys, but not the client configuration */
 	d = opendir("/etc/ssh");
 	while (d && (de = readdir(d)))
 		if (str_ends_with(de->d_name, "_key"))
-			strv_pushf(out, "/etc/ssh/%s", de->d_name);
+			push_hidden_owned(out, xasprintf("/etc/ssh/%s", de->d_name));
 	if (d)
 		closedir(d);
 	/* the run's folder (other jobs); under /tmp or /dev the sandbox's own
 	 * /tmp and /dev cover it */
 	if (temp_root && strncmp(temp_root, "/tmp/", 5) && strncmp(temp_root, "/dev/", 5))
-		strv_push(out, temp_root);
+		push_hidden(out, temp_root);
 }
 
 static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
@@ -549,20 +563,55 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 	return 0;
 }
 
+/* A copy of v with every string (keys too) masked: masking the JSON text
+ * instead would miss a secret that JSON escapes (a quote, a backslash, a
+ * tab). New reference. */
+static json_t *mask_json(const json_t *v, struct mask *m)
+{
+	if (json_is_string(v)) {
+		char *s = mask_apply(m, json_string_value(v), json_string_length(v), NULL);
+		json_t *r = json_string(s);
+
+		free(s);
+		return r ? r : json_string("***");
+	}
+	if (json_is_array(v)) {
+		json_t *a = json_array(), *x;
+		size_t i;
+
+		json_array_foreach(v, i, x)
+			json_array_append_new(a, mask_json(x, m));
+		return a;
+	}
+	if (json_is_object(v)) {
+		json_t *o = json_object(), *x;
+		const char *k;
+
+		json_object_foreach((json_t *)v, k, x) {
+			char *mk = mask_str(m, k);
+
+			json_object_set_new(o, mk, mask_json(x, m));
+			free(mk);
+		}
+		return o;
+	}
+	return json_incref((json_t *)v);
+}
+
 static int write_summary(const char *path, json_t *summary, struct mask *m,
 			 struct err *e)
 {
-	char *text = jsonx_dump(summary, 1);
-	char *masked = mask_str(m, text);
+	json_t *masked = mask_json(summary, m);
+	char *text = jsonx_dump(masked, 1);
 	struct buf b = BUF_INIT;
 	int r;
 
-	buf_adds(&b, masked);
+	buf_adds(&b, text);
 	buf_addch(&b, '\n');
 	r = fs_write_file(path, b.ptr, b.len, 0644, e);
 	buf_release(&b);
 	free(text);
-	free(masked);
+	json_decref(masked);
 	return r;
 }
 

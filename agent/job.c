@@ -18,6 +18,7 @@
 #include "../workflows/matrix.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -59,6 +60,8 @@ static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
 	o.timeout_ms = timeout;
 	o.cancel_fd = inst_cancel_fd(jr->in, x->cancel_gen);
 	o.on_line = stepio_on_line;
+	/* lines are masked whole; a line longer than this is masked in pieces */
+	o.max_line = 1 << 20;
 	o.ud = x;
 	r = jr->sbx ? sbx_job_run(jr->sbx, res, &o, e) : sbx_run(res, &o, e);
 	if (r == 0 && jr->sbx && res->exit_code != 0 && sbx_job_oom(jr->sbx))
@@ -361,6 +364,8 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	c.workdir_default = jr->workdir_default;
 	c.path_env = strv_getenv(&envp, "PATH");
 	c.cache_dir = jr->run->o->cache_dir;
+	c.script_dirfd = jr->cmd_fd;
+	c.script_dir = jr->cmd_dir;
 	c.source_dir = jr->run->o->source_dir;
 	c.fresh_checkout = jr->run->o->fresh_checkout;
 	c.dry_run = dry(jr);
@@ -403,7 +408,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	} else {
 		outcome = c.outcome;
 	}
-	if (stepio_apply_files(jr, jr->cmd_dir, outputs, &se) < 0) {
+	if (stepio_apply_files(jr, outputs, &se) < 0) {
 		stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
 		outcome = STEP_FAILURE;
 	}
@@ -584,6 +589,19 @@ static void job_outputs(struct jobrun *jr, const struct expr_env *xe)
 			stepio_say(jr, OUT_DIM, NULL, "  output %s = %s", o->pairs[i].key->str,
 			    s ? s : "");
 		}
+		if (!dry(jr) && s) {
+			char *m = mask_str(jr->run->o->mask, s);
+			bool secret = strcmp(m, s) != 0;
+
+			free(m);
+			if (secret) {
+				/* as GitHub: outputs carrying a secret are not passed on */
+				stepio_say(jr, OUT_WARN, jr->prefix, "Warning: output %s is skipped "
+					   "since it may contain a secret", o->pairs[i].key->str);
+				free(s);
+				continue;
+			}
+		}
 		jsonx_set_str(jr->in->outputs, o->pairs[i].key->str, s ? s : "");
 		free(s);
 	}
@@ -611,10 +629,22 @@ static int job_sandbox(struct jobrun *jr, struct err *e)
 	so.runner_temp = jr->dir;	/* RUNNER_TEMP and the command files */
 	so.tool_cache = jr->run->o->tool_cache;
 	so.hide = jr->run->o->hide;
-	/* work trees borrow the mirrors' objects (alternates) */
-	jr->ro[0] = jr->run->o->cache_dir;
-	jr->ro[1] = NULL;
-	so.ro = jr->run->o->cache_dir ? jr->ro : NULL;
+	/* work trees borrow the mirrors' objects (alternates); and DNS, where
+	 * /etc/resolv.conf points into /run, which the job gets empty */
+	{
+		size_t n = 0;
+		char *rc = fs_realpath("/etc/resolv.conf");
+
+		if (jr->run->o->cache_dir)
+			jr->ro[n++] = jr->run->o->cache_dir;
+		if (rc && str_starts_with(rc, "/run/")) {
+			jr->resolv_dir = fs_dirname(rc);
+			jr->ro[n++] = jr->resolv_dir;
+		}
+		free(rc);
+		jr->ro[n] = NULL;
+		so.ro = jr->ro;
+	}
 	so.limits = jr->run->o->limits;
 	if (sbx_job_new(&jr->sbx, &so, e) < 0)
 		return err_wrap(e, "job %s", jr->in->label);
@@ -631,6 +661,9 @@ static void jobrun_release(struct jobrun *jr)
 	free(jr->dir);
 	free(jr->temp);
 	free(jr->cmd_dir);
+	free(jr->resolv_dir);
+	if (jr->cmd_fd >= 0)
+		close(jr->cmd_fd);
 	free(jr->plan_path);
 	free(jr->shell_default);
 	free(jr->workdir_default);
@@ -663,9 +696,14 @@ void inst_run(struct inst *in)
 	json_object_set_new(in->summary, "started_at", json_string(ts));
 	t0 = time_mono_ns();
 	jr.cmd_dir = xasprintf("%s/_cmd", jr.dir);
+	jr.cmd_fd = -1;
 	if (!dry(&jr) && (fs_mkdirs(jr.temp, 0700, &e) < 0 ||
 			  stepio_cmd_files_init(jr.cmd_dir, &e) < 0 ||
-			  write_event(&jr, &e) < 0)) {
+			  write_event(&jr, &e) < 0 ||
+			  (jr.cmd_fd = open(jr.cmd_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					    O_CLOEXEC)) < 0)) {
+		if (jr.cmd_fd < 0 && e.code == ERR_NONE)
+			err_sys(&e, ERR_IO, "cannot open %s", jr.cmd_dir);
 		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);
 		in->result = RES_FAILURE;
 		goto done;

@@ -29,8 +29,10 @@ struct jobrun {
 	char *dir;			/* this instance's folder */
 	char *temp;			/* RUNNER_TEMP */
 	char *cmd_dir;			/* the command files, made once */
+	int cmd_fd;			/* that folder, opened once (not followed later) */
 	struct sbx_job *sbx;		/* the job's sandbox, or NULL (off, dry run) */
-	const char *ro[2];		/* read-only folders for the sandbox */
+	const char *ro[3];		/* read-only folders for the sandbox */
+	char *resolv_dir;		/* where /etc/resolv.conf points, under /run */
 	char *plan_path;		/* dry run: PATH as steps would see it */
 	size_t plan_path_n;		/* path_add.n when plan_path was made */
 	char *shell_default;
@@ -112,9 +114,11 @@ void stepio_plan(void *ud, const char *line);
 /* Make the command-file folder of a job with its five empty files. */
 int stepio_cmd_files_init(const char *dir, struct err *e);
 /* Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY,
- * and empty the files again for the next step. */
-int stepio_apply_files(struct jobrun *jr, const char *dir, json_t *outputs,
-		       struct err *e);
+ * and empty the files again for the next step (never following links). */
+int stepio_apply_files(struct jobrun *jr, json_t *outputs, struct err *e);
+/* One command file, read and emptied through dirfd, never followed. */
+int stepio_take_cmd_file(struct buf *b, int dirfd, const char *name,
+			 const char *what, struct err *e);
 /* Dry run: only PATH, as a step would see it. */
 void stepio_plan_path(struct strv *envp, struct jobrun *jr);
 /* The step's process environment. */

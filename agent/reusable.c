@@ -240,6 +240,15 @@ void reusable_run(struct inst *in, json_t *ctx)
 		goto done;
 	}
 	o2.secrets = secrets;
+	{
+		/* values made for the call (fromJSON(...).x) are secrets too */
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(secrets, k, v)
+			if (json_is_string(v))
+				mask_add(r->o->mask, json_string_value(v));
+	}
 	prefix = xasprintf("%s%s/", r->prefix, in->label + strlen(r->prefix));
 	if (r->o->dry_run)
 		out_printf(r->o->out, OUT_INFO, NULL, "job %s calls %s", in->label, path);

@@ -12,7 +12,9 @@
 #include "../lib/log.h"
 #include "../lib/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -223,21 +225,67 @@ void stepio_plan(void *ud, const char *text)
 	buf_release(&b);
 }
 
-/* Read a command file into b; *missing when the step removed it. */
-static int read_cmd_file(struct buf *b, const char *path, bool *missing,
-			 struct err *e)
+/*
+ * Read a command file the step could have tampered with, and empty it.
+ * gantry does this outside the sandbox with its own rights, so nothing is
+ * followed: the file is opened relative to the job's command folder
+ * (dirfd, opened when the job began), without following a link, without
+ * blocking on a FIFO, and used only when it is a regular file with one
+ * link. Anything else is removed and made anew, and ERR_INVALID says so.
+ */
+int stepio_take_cmd_file(struct buf *b, int dirfd, const char *name,
+			 const char *what, struct err *e)
 {
+	char chunk[65536];
+	struct stat st;
+	int fd, ret = -1;
+	ssize_t n;
+
 	buf_init(b, FILE_CMD_MAX);
-	*missing = false;
-	if (fs_read_file(b, path, e) < 0) {
-		if (e->code == ERR_NOT_FOUND) {
-			err_clear(e);
-			*missing = true;
-			return 0;
-		}
-		return -1;
+	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		goto remake;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		err_set(e, ERR_INVALID, "%s is no longer a plain file (replaced by a link "
+			"or something else?): ignored", what);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		goto remake;
 	}
-	return 0;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (buf_add(b, chunk, (size_t)n) < 0) {
+			err_set(e, ERR_LIMIT, "%s is larger than %d MiB", what,
+				FILE_CMD_MAX >> 20);
+			goto done;
+		}
+	}
+	if (b->len && ftruncate(fd, 0) < 0) {
+		err_sys(e, ERR_IO, "cannot empty %s", what);
+		goto done;
+	}
+	ret = 0;
+	goto done;
+remake:
+	unlinkat(dirfd, name, 0);
+	unlinkat(dirfd, name, AT_REMOVEDIR);
+	{
+		int nfd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				 O_CLOEXEC, 0644);
+
+		if (nfd >= 0)
+			close(nfd);
+	}
+	ret = e->code == ERR_NONE ? 0 : -1;
+done:
+	if (fd >= 0)
+		close(fd);
+	return ret;
 }
 
 int stepio_cmd_files_init(const char *dir, struct err *e)
@@ -263,24 +311,29 @@ int stepio_cmd_files_init(const char *dir, struct err *e)
 
 /*
  * Read back GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY
- * (and GITHUB_STATE), then empty the ones the step wrote so the next step
- * starts from empty files. The files are made once per job: creating five
- * files per step costs more than the step itself on a slow disk.
+ * (and GITHUB_STATE), then empty them so the next step starts from empty
+ * files. The files are made once per job: creating five files per step
+ * costs more than the step itself on a slow disk.
  */
-int stepio_apply_files(struct jobrun *jr, const char *dir,
-			       json_t *outputs, struct err *e)
+int stepio_apply_files(struct jobrun *jr, json_t *outputs, struct err *e)
 {
-	static const char *const kinds[] = { "env", "output", "path", "summary", "state" };
+	static const char *const kinds[][2] = {
+		{ "env", "GITHUB_ENV" }, { "output", "GITHUB_OUTPUT" },
+		{ "path", "GITHUB_PATH" }, { "summary", "GITHUB_STEP_SUMMARY" },
+		{ "state", "GITHUB_STATE" },
+	};
 	int ret = 0;
 
 	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
-		char *p = xasprintf("%s/%s", dir, kinds[k]);
 		struct buf b;
-		bool missing;
+		struct err fe = ERR_INIT;
 
-		if (read_cmd_file(&b, p, &missing, e) < 0) {
-			free(p);
-			return -1;
+		if (stepio_take_cmd_file(&b, jr->cmd_fd, kinds[k][0], kinds[k][1], &fe) < 0) {
+			if (ret == 0)
+				*e = fe;
+			ret = -1;
+			buf_release(&b);
+			continue;
 		}
 		if (ret == 0 && k == 0 &&
 		    filecmd_parse_kv(jr->env, b.ptr, b.len, "GITHUB_ENV", e) < 0)
@@ -304,14 +357,7 @@ int stepio_apply_files(struct jobrun *jr, const char *dir,
 				buf_addch(&jr->summary, '\n');
 			free(m);
 		}
-		if (b.len || missing) {
-			int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd >= 0)
-				close(fd);
-		}
 		buf_release(&b);
-		free(p);
 	}
 	return ret;
 }

@@ -27,7 +27,9 @@ enum err_code {
 	ERR_REMOTE,	/* a remote service answered with an error */
 };
 
-#define ERR_MSG_MAX 1024
+/* Large enough that a message quoting a path or value is not cut in the
+ * middle of a secret, which masking would then not recognize. */
+#define ERR_MSG_MAX 4096
 
 struct err {
 	enum err_code code;

@@ -500,7 +500,7 @@ static int key_from_temp(git_credential **out, struct gitx_cb *cb,
 	int fd;
 
 	cb->tmp_key = xasprintf("%s/gantry-key-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	fd = mkstemp(cb->tmp_key);
+	fd = mkostemp(cb->tmp_key, O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0600) < 0 ||
 	    write(fd, cb->c->ssh_key, len) != (ssize_t)len) {
 		err_sys(&cb->err, ERR_IO, "cannot write the SSH key to a temporary file");

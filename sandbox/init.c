@@ -38,6 +38,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -231,8 +232,9 @@ static void hide(const char *path)
 	char *t;
 	struct stat st;
 
-	/* the private /tmp and the fresh /dev cover these anyway */
-	if (str_starts_with(path, "/tmp/") || str_starts_with(path, "/dev/"))
+	/* the private /tmp, /run and the fresh /dev cover these anyway */
+	if (str_starts_with(path, "/tmp/") || str_starts_with(path, "/dev/") ||
+	    str_starts_with(path, "/run/"))
 		return;
 	t = staged(path);
 
@@ -367,6 +369,16 @@ static void setup(const struct init_cfg *c)
 
 	/* a private /tmp (this also hides the run's other jobs under it) */
 	xmount("tmpfs", STAGE "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* /run (and /var/run) holds the host's sockets: docker, systemd, the
+	 * D-Bus system bus, databases, the user's agents; a read-only mount
+	 * does not stop connect(), so the job gets an empty /run instead */
+	{
+		struct stat rst;
+
+		if (stat(STAGE "/run", &rst) == 0 && S_ISDIR(rst.st_mode))
+			xmount("tmpfs", STAGE "/run", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			       "mode=0755,size=64k");
+	}
 	for (size_t i = 0; i < c->n_hide; i++)
 		hide(c->hide[i]);
 	xmount("proc", STAGE "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -389,7 +401,8 @@ static void setup(const struct init_cfg *c)
 	/* read-only folders only where /tmp or /dev covered them; elsewhere
 	 * the read-only host root shows them already */
 	for (size_t i = 0; i < c->n_ro; i++) {
-		if (str_starts_with(c->ro[i], "/tmp/") || str_starts_with(c->ro[i], "/dev/"))
+		if (str_starts_with(c->ro[i], "/tmp/") || str_starts_with(c->ro[i], "/dev/") ||
+		    str_starts_with(c->ro[i], "/run/"))
 			attach(rofd[i], c->ro[i]);
 		else
 			close(rofd[i]);
@@ -563,7 +576,14 @@ static _Noreturn void serve(void)
 
 			if (r <= 0)
 				break;	/* gantry is gone: the job ends */
-			if (t == PROTO_RUN && !step) {
+			if (t == PROTO_RUN && step) {
+				struct buf b = BUF_INIT;
+
+				proto_add(&b, "4");
+				proto_add(&b, "16");	/* EBUSY */
+				proto_send(ctl, PROTO_FAILED, b.ptr, b.len, NULL, 0);
+				buf_release(&b);
+			} else if (t == PROTO_RUN) {
 				pid_t pid = start_step(&p, fds, nfds);
 
 				if (pid < 0) {
@@ -601,8 +621,23 @@ _Noreturn void sbx_init_main(int fd)
 	size_t nfds;
 
 	ctl = fd;
+	/* steps run as the same uid: without this they could ptrace this
+	 * process, read its memory, or take its descriptors (pidfd_getfd) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* fd 3 came without close-on-exec (dup2); no step may inherit it */
 	fcntl(ctl, F_SETFD, FD_CLOEXEC);
+	/* nothing of gantry's but the socket: 0, 1, 2 become /dev/null */
+	{
+		int dn = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (dn >= 0) {
+			dup2(dn, 0);
+			dup2(dn, 1);
+			dup2(dn, 2);
+			if (dn > 2)
+				close(dn);
+		}
+	}
 	if (getpid() != 1)
 		init_fail("sandbox: the init must be PID 1 of a new PID namespace");
 	if (proto_recv(ctl, &t, &p, fds, &nfds) != 1 || t != PROTO_CONFIG)

@@ -159,8 +159,12 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 		ssize_t r;
 
 		sigemptyset(&none);
+		close(sv[0]);
 		if (dup2(sv[1], 3) < 0)
 			_exit(126);
+		/* only the socket crosses into the job: every other descriptor
+		 * gantry holds (terminals, files, other jobs') is closed */
+		syscall(SYS_close_range, 4U, ~0U, 0U);
 		do
 			r = read(3, &go, 1);
 		while (r < 0 && errno == EINTR);

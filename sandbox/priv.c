@@ -257,6 +257,8 @@ static const char *const denied[] = {
 	/* io_uring: a large kernel surface that builds do not need; denied
 	 * as container runtimes deny it by default */
 	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	/* reaching into other processes of the same uid (the init) */
+	"pidfd_getfd", "process_madvise", "kcmp",
 };
 
 /* Every namespace flag; clone with any of them fails. CLONE_NEWTIME

@@ -14,38 +14,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Rewrite the job's script file in place: written over from the start,
  * then cut to length. Not O_TRUNC: ext4 flushes a file truncated to zero
  * and rewritten when it is closed (auto_da_alloc), which costs more than
  * the step on a slow disk. */
-static int write_script(const char *path, const char *script, struct err *e)
+/* Rewrite the job's script file in place: written over from the start,
+ * then cut to length. Not O_TRUNC: ext4 flushes a file truncated to zero
+ * and rewritten when it is closed (auto_da_alloc), which costs more than
+ * the step on a slow disk. The folder is writable by the steps, and this
+ * runs outside the sandbox with gantry's rights: the file is opened through
+ * the folder's descriptor without following a link, and replaced when it
+ * is not a plain file of one link. */
+static int write_script(int dirfd, const char *name, const char *script,
+			struct err *e)
 {
 	size_t len = strlen(script), off = 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0700);
+	struct stat st;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+			O_CLOEXEC, 0700);
 
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		close(fd);
+		fd = -1;
+		errno = ELOOP;
+	}
+	if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == EISDIR)) {
+		unlinkat(dirfd, name, 0);
+		unlinkat(dirfd, name, AT_REMOVEDIR);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			    O_CLOEXEC, 0700);
+	}
 	if (fd < 0)
-		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+		return err_sys(e, ERR_IO, "cannot write the step's script %s", name);
 	while (off < len) {
 		ssize_t n = pwrite(fd, script + off, len - off, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+			err_sys(e, ERR_IO, "cannot write the step's script %s", name);
 			close(fd);
 			return -1;
 		}
 		off += (size_t)n;
 	}
-	if (ftruncate(fd, (off_t)len) < 0) {
-		err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+	if (ftruncate(fd, (off_t)len) < 0 || fchmod(fd, 0700) < 0) {
+		err_sys(e, ERR_IO, "cannot write the step's script %s", name);
 		close(fd);
 		return -1;
 	}
 	if (close(fd) < 0)
-		return err_sys(e, ERR_IO, "cannot write the step's script %s", path);
+		return err_sys(e, ERR_IO, "cannot write the step's script %s", name);
 	return 0;
 }
 
@@ -168,9 +190,15 @@ static int run_run(struct step_ctx *c, struct err *e)
 	/* one script file per job, rewritten for each step: steps of a job
 	 * run one at a time, and a new file per step costs more than the
 	 * step on a slow disk */
-	path = xasprintf("%s/gantry-step%s", c->runner_temp, ext);
-	if (write_script(path, script, e) < 0)
-		goto done;
+	{
+		char *name = xasprintf("gantry-step%s", ext);
+		int r = write_script(c->script_dirfd, name, script, e);
+
+		path = xasprintf("%s/%s", c->script_dir, name);
+		free(name);
+		if (r < 0)
+			goto done;
+	}
 	if (run_argv(&argv, c, path, &ext, e) < 0)
 		goto done;
 	if (c->host->spawn(c->host_ud, c, (const char *const *)argv.v, dir,

@@ -59,6 +59,10 @@ struct step_ctx {
 	const char *workdir_default;	/* defaults.run.working-directory, or NULL */
 	const char *path_env;		/* PATH to find shells in */
 	const char *cache_dir;		/* the git mirror cache */
+	/* where a step type may write the script it runs: a folder the step
+	 * can write too, so written through dirfd, never followed */
+	int script_dirfd;
+	const char *script_dir;
 	const char *source_dir;		/* the working tree gantry run started in */
 	bool fresh_checkout;		/* --fresh-checkout: clone even that one */
 	bool dry_run;

@@ -120,15 +120,17 @@ static int fn_format(struct val *out, struct ev *ev, const struct val *a,
 				idx = idx * 10 + (size_t)(fmt[j] - '0');
 			if (j == i + 1 || j >= len || fmt[j] != '}' ||
 			    idx > 255) {
+				/* the format string is not quoted: it may be
+				 * (or hold) a secret */
 				err_set(ev->e, ERR_INVALID, "format at column "
-					"%zu: invalid format string '%.200s'",
-					col, fmt);
+					"%zu: invalid format string (a '{' at "
+					"character %zu is not {N})", col, i + 1);
 				goto done;
 			}
 			if (idx >= nargs) {
 				err_set(ev->e, ERR_INVALID, "format at column "
-					"%zu: '%.200s' references argument "
-					"{%zu} but %zu %s given", col, fmt,
+					"%zu: the format string references argument "
+					"{%zu} but %zu %s given", col,
 					idx, nargs,
 					nargs == 1 ? "was" : "were");
 				goto done;
@@ -140,7 +142,8 @@ static int fn_format(struct val *out, struct ev *ev, const struct val *a,
 			i = j + 1;
 		} else if (c == '}') {
 			err_set(ev->e, ERR_INVALID, "format at column %zu: "
-				"invalid format string '%.200s'", col, fmt);
+				"invalid format string (a '}' at character %zu "
+				"is not }})", col, i + 1);
 			goto done;
 		} else {
 			if (buf_addch(&b, c) < 0)
@@ -362,10 +365,12 @@ static int fn_from_json(struct val *out, struct ev *ev, const struct val *a,
 			       &jerr);
 	free(text);
 	if (!v)
+		/* jansson's text quotes a piece of the input, which may be a
+		 * piece of a secret that masking would not recognize */
 		return err_set(ev->e, ERR_INVALID, "fromJSON at column %zu: "
 			       "invalid JSON at line %d, column %d "
-			       "(byte %d): %s", col, jerr.line, jerr.column,
-			       jerr.position, jerr.text);
+			       "(byte %d)", col, jerr.line, jerr.column,
+			       jerr.position);
 	expr_val_set(out, v);
 	return 0;
 }
