@@ -49,7 +49,7 @@ CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
 	filecmd cgroup priv sbxjob git
-FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow
+FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd
 
 REL := build/rel
 ASAN := build/asan
