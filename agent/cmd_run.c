@@ -48,6 +48,8 @@ static const char run_usage[] =
 "      --keep-temp          keep the run's temporary folder\n"
 "      --cache-dir DIR      git mirrors for actions/checkout\n"
 "                           (default ~/.cache/gantry/git)\n"
+"      --ca-bundle FILE     CA certificates that checkouts trust for HTTPS\n"
+"                           (default: the system's; verification is always on)\n"
 "      --fresh-checkout     check the repository being run out of its commit into\n"
 "                           a clean workspace, instead of using the working tree\n"
 "      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
@@ -70,6 +72,7 @@ struct run_args {
 	const char *server_url;
 	bool dry_run, list, graph, keep_temp, sandbox_off, fresh;
 	const char *cache_dir;
+	const char *ca_bundle;
 	enum sbx_net net;
 	long long memory;
 	long pids;
@@ -441,7 +444,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -466,6 +469,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "pids", required_argument, NULL, O_PIDS },
 		{ "cache-dir", required_argument, NULL, O_CACHE },
 		{ "fresh-checkout", no_argument, NULL, O_FRESH },
+		{ "ca-bundle", required_argument, NULL, O_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -514,6 +518,12 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_KEEP: a->keep_temp = true; break;
 		case O_CACHE: a->cache_dir = optarg; break;
 		case O_FRESH: a->fresh = true; break;
+		case O_CA:
+			if (!fs_exists(optarg))
+				return err_set(e, ERR_NOT_FOUND, "--ca-bundle %s: no such file",
+					       optarg);
+			a->ca_bundle = optarg;
+			break;
 		case O_SANDBOX:
 			if (!strcmp(optarg, "strict"))
 				a->sandbox_off = false;
@@ -765,6 +775,7 @@ int cmd_run(int argc, char **argv)
 		cache_dir = xasprintf("%s/.cache/gantry/git", getenv("HOME"));
 	}
 	o.cache_dir = cache_dir;
+	o.ca_bundle = a.ca_bundle;
 	/* made now, so that the job sandboxes can mount it (read-only) */
 	if (cache_dir && !a.dry_run)
 		fs_mkdirs(cache_dir, 0700, NULL);

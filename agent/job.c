@@ -364,6 +364,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	c.workdir_default = jr->workdir_default;
 	c.path_env = strv_getenv(&envp, "PATH");
 	c.cache_dir = jr->run->o->cache_dir;
+	c.ca_bundle = jr->run->o->ca_bundle;
 	c.script_dirfd = jr->cmd_fd;
 	c.script_dir = jr->cmd_dir;
 	c.source_dir = jr->run->o->source_dir;

@@ -52,6 +52,7 @@ struct run_opts {
 	struct sbx_limits limits;
 	const char *const *hide;	/* paths the jobs must not see */
 	const char *cache_dir;		/* git mirrors; NULL: the default */
+	const char *ca_bundle;		/* TLS roots for checkouts; NULL: the system's */
 	const char *source_dir;		/* the working tree the run started in */
 	bool fresh_checkout;
 };

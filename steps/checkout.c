@@ -372,8 +372,13 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	if (o.known_hosts && known_hosts_file(&kh, c, o.known_hosts, e) < 0)
 		goto done;
 	cr.known_hosts = kh;
-	if (o.token && *o.token)
+	if (o.token && *o.token) {
 		cr.token = o.token;
+		if (str_starts_with(o.url, "http://"))
+			say(c, "warning: the token goes to %s over plain HTTP, unencrypted",
+			    o.repository);
+	}
+	cr.ca_bundle = c->ca_bundle;
 	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0) {
 		if (kh && strstr(e->msg, kh))
 			say(c, "the known hosts file named above holds the ssh-known-hosts "

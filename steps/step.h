@@ -59,6 +59,7 @@ struct step_ctx {
 	const char *workdir_default;	/* defaults.run.working-directory, or NULL */
 	const char *path_env;		/* PATH to find shells in */
 	const char *cache_dir;		/* the git mirror cache */
+	const char *ca_bundle;		/* TLS roots for fetches, or NULL */
 	/* where a step type may write the script it runs: a folder the step
 	 * can write too, so written through dirfd, never followed */
 	int script_dirfd;
