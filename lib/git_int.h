@@ -89,4 +89,11 @@ int gitx_fail(struct err *e, int rc, const struct gitx_cb *cb,
 /* The libgit2 once-init, for functions that may be called first. */
 int gitx_ensure_init(struct err *e);
 
+/* git_tree.c: write commit's tree into dir, which holds only .git, with
+ * threads reading the mirror's objects; the index is built from the stat
+ * data. 0 done, 1 declined (the tree needs libgit2's checkout: filters,
+ * protected names), -1 with e filled. */
+int gitx_write_worktree(git_repository *repo, const git_commit *commit,
+			const char *dir, const char *mirror, struct err *e);
+
 #endif

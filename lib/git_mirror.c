@@ -496,7 +496,7 @@ int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
 	git_checkout_options co;
 	git_oid oid;
 	char *real = NULL, *alt = NULL, *red = gitx_redact(o->url ? o->url : "");
-	int rc = -1, grc;
+	int rc = -1, grc, fw;
 
 	if (gitx_ensure_init(e) < 0)
 		goto done;
@@ -534,7 +534,12 @@ int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
 	if (o->clean)
 		co.checkout_strategy |= GIT_CHECKOUT_REMOVE_UNTRACKED |
 					GIT_CHECKOUT_REMOVE_IGNORED;
-	grc = git_checkout_tree(repo, (const git_object *)commit, &co);
+	/* a new, empty work tree is written by gantry itself (faster);
+	 * anything else goes through libgit2's checkout */
+	fw = gitx_write_worktree(repo, commit, o->dir, real, e);
+	if (fw < 0)
+		goto done;
+	grc = fw == 0 ? 0 : git_checkout_tree(repo, (const git_object *)commit, &co);
 	if (grc == 0 && o->ref && str_starts_with(o->ref, "refs/heads/")) {
 		grc = git_reference_create(&branch, repo, o->ref, &oid, 1,
 					   "gantry: checkout");
