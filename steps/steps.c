@@ -94,7 +94,6 @@ int steps_check_uses(const char *uses, const char *dir, void *ud,
 
 		buf_printf(&b, "'%s' is not a step type gantry knows: built in are local "
 			   "composite actions (uses: ./path)", uses);
-		/* the names below follow */
 		for (; *n; n++)
 			buf_printf(&b, ", %s", *n);
 		err_set(e, ERR_NOT_FOUND, "%s", b.ptr);
@@ -143,12 +142,10 @@ int steps_shell_argv(struct strv *out, const char *shell, const char *script,
 		     const char *path_env, const char **ext, struct err *e)
 {
 	const char *tmpl;
-	char *bash = NULL;
 
 	if (!shell || !*shell) {
 		bool have = have_bash(path_env);
 
-		(void)bash;
 		tmpl = have ? "bash -e {0}" : "sh -e {0}";
 		shell = have ? "bash" : "sh";
 	} else if (!strcmp(shell, "bash")) {

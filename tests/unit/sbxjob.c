@@ -163,9 +163,9 @@ static void test_sbxjob_namespaces(void **state)
 	r = sh(j, "hostname; echo $$; ls /proc | grep -c '^[0-9]'", &l, 0, -1);
 	assert_int_equal(r.exit_code, 0);
 	assert_string_equal(l.out[0], "gantry");
-	assert_true(atoi(l.out[1]) < 100);
+	assert_true(strtol(l.out[1], NULL, 10) < 100);
 	/* init, the shell, ls and grep at most */
-	assert_true(atoi(l.out[2]) <= 4);
+	assert_true(strtol(l.out[2], NULL, 10) <= 4);
 	sbx_job_free(j);
 }
 
@@ -200,7 +200,7 @@ static void test_sbxjob_filesystem(void **state)
 	assert_int_equal(r.exit_code, 0);
 	assert_string_equal(l.out[0], "ws-writable");
 	assert_string_equal(l.out[1], "tmp-writable");
-	assert_true(atoi(l.out[2]) <= 16);
+	assert_true(strtol(l.out[2], NULL, 10) <= 16);
 	assert_true(fs_exists(p));
 	assert_false(fs_exists("/usr/gantry-sbxjob-x"));
 	free(p);
