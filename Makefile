@@ -43,7 +43,7 @@ STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
-	agent/hashfiles.c agent/cmd_cache.c agent/report.c
+	agent/hashfiles.c agent/cmd_cache.c agent/report.c agent/jobenv.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 

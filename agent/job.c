@@ -478,180 +478,6 @@ static int run_step_list(struct jobrun *jr, struct scope *sc,
 
 /* ---- the job instance ---- */
 
-static char hostname_buf[256];
-
-static void hostname_init(void)
-{
-	if (gethostname(hostname_buf, sizeof(hostname_buf) - 1) < 0 || !hostname_buf[0])
-		snprintf(hostname_buf, sizeof(hostname_buf), "gantry");
-}
-
-static json_t *runner_ctx(struct jobrun *jr)
-{
-	json_t *r = json_object();
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, hostname_init);
-	jsonx_set_str(r, "name", hostname_buf);
-	jsonx_set_str(r, "os", "Linux");
-#if defined(__aarch64__)
-	jsonx_set_str(r, "arch", "ARM64");
-#else
-	jsonx_set_str(r, "arch", "X64");
-#endif
-	jsonx_set_str(r, "temp", jr->temp);
-	jsonx_set_str(r, "tool_cache", jr->run->o->tool_cache);
-	jsonx_set_str(r, "environment", "self-hosted");
-	if (getenv("RUNNER_DEBUG") && !strcmp(getenv("RUNNER_DEBUG"), "1"))
-		jsonx_set_str(r, "debug", "1");
-	return r;
-}
-
-static void job_defaults(struct jobrun *jr, const struct expr_env *xe)
-{
-	const struct yml_node *d[2] = { jr->job->defaults_run, jr->run->wf->defaults_run };
-	struct err e = ERR_INIT;
-
-	for (int i = 0; i < 2; i++) {
-		const struct yml_node *sh = d[i] ? yml_get(d[i], "shell") : NULL;
-		const struct yml_node *wd = d[i] ? yml_get(d[i], "working-directory") : NULL;
-
-		if (!jr->shell_default && sh && !yml_is_null(sh))
-			eval_str(&jr->shell_default, sh, xe, &e);
-		if (!jr->workdir_default && wd && !yml_is_null(wd))
-			eval_str(&jr->workdir_default, wd, xe, &e);
-	}
-}
-
-static void plan_job_header(struct jobrun *jr, const struct expr_env *xe)
-{
-	const struct yml_node *ro = jr->job->runs_on;
-	char *s = NULL;
-	struct err e = ERR_INIT;
-
-	if (jr->job->n_needs) {
-		struct buf nb = BUF_INIT;
-
-		for (size_t i = 0; i < jr->job->n_needs; i++)
-			buf_printf(&nb, "%s%s", i ? ", " : "", jr->job->needs[i]);
-		stepio_say(jr, OUT_INFO, NULL, "job %s (needs: %s)", jr->in->label, nb.ptr);
-		buf_release(&nb);
-	} else {
-		stepio_say(jr, OUT_INFO, NULL, "job %s", jr->in->label);
-	}
-	if (ro && ro->kind == YML_SCALAR && eval_str(&s, ro, xe, &e) >= 0 && s) {
-		stepio_say(jr, OUT_DIM, NULL, "  runs-on: %s (runs on this machine)", s);
-	} else if (ro) {
-		json_t *j = yml_to_json(ro);
-		char *d = jsonx_dump(j, 0);
-
-		stepio_say(jr, OUT_DIM, NULL, "  runs-on: %s (runs on this machine)", d);
-		free(d);
-		json_decref(j);
-	}
-	free(s);
-	if (jr->in->matrix) {
-		char *d = jsonx_dump(jr->in->matrix, 0);
-
-		stepio_say(jr, OUT_DIM, NULL, "  matrix: %s", d);
-		free(d);
-	}
-	if (json_object_size(jr->env)) {
-		const char *k;
-		json_t *v;
-
-		stepio_say(jr, OUT_DIM, NULL, "  env:");
-		json_object_foreach(jr->env, k, v)
-			stepio_say(jr, OUT_DIM, NULL, "    %s=%s", k, json_string_value(v));
-	}
-	if (jr->shell_default)
-		stepio_say(jr, OUT_DIM, NULL, "  defaults.run.shell: %s", jr->shell_default);
-	if (jr->workdir_default)
-		stepio_say(jr, OUT_DIM, NULL, "  defaults.run.working-directory: %s", jr->workdir_default);
-}
-
-static void job_outputs(struct jobrun *jr, const struct expr_env *xe)
-{
-	const struct yml_node *o = jr->job->outputs;
-	struct err e = ERR_INIT;
-
-	if (!o || o->kind != YML_MAP)
-		return;
-	for (size_t i = 0; i < o->n_pairs; i++) {
-		char *s = NULL;
-		int r = eval_str(&s, o->pairs[i].val, xe, &e);
-
-		if (r < 0) {
-			stepio_say(jr, OUT_WARN, jr->prefix, "Warning: output %s: %s",
-			    o->pairs[i].key->str, e.msg);
-			continue;
-		}
-		if (dry(jr)) {
-			stepio_say(jr, OUT_DIM, NULL, "  output %s = %s", o->pairs[i].key->str,
-			    s ? s : "");
-		}
-		if (!dry(jr) && s) {
-			char *m = mask_str(jr->run->o->mask, s);
-			bool secret = strcmp(m, s) != 0;
-
-			free(m);
-			if (secret) {
-				/* as GitHub: outputs carrying a secret are not passed on */
-				stepio_say(jr, OUT_WARN, jr->prefix, "Warning: output %s is skipped "
-					   "since it may contain a secret", o->pairs[i].key->str);
-				free(s);
-				continue;
-			}
-		}
-		jsonx_set_str(jr->in->outputs, o->pairs[i].key->str, s ? s : "");
-		free(s);
-	}
-}
-
-/* GITHUB_EVENT_PATH: a copy in the instance's folder, which the job's
- * sandbox can see (the run's own folder it cannot). */
-static int write_event(struct jobrun *jr, struct err *e)
-{
-	char *p = xasprintf("%s/event.json", jr->dir);
-	char *text = jsonx_dump(jr->run->o->event ? jr->run->o->event : json_object(), 1);
-	int r = fs_write_file(p, text, strlen(text), 0600, e);
-
-	free(p);
-	free(text);
-	return r;
-}
-
-static int job_sandbox(struct jobrun *jr, struct err *e)
-{
-	struct sbx_job_opts so = { 0 };
-
-	so.net = jr->run->o->net;
-	so.workspace = jr->run->o->workspace;
-	so.runner_temp = jr->dir;	/* RUNNER_TEMP and the command files */
-	so.tool_cache = jr->run->o->tool_cache;
-	so.hide = jr->run->o->hide;
-	/* work trees borrow the mirrors' objects (alternates); and DNS, where
-	 * /etc/resolv.conf points into /run, which the job gets empty */
-	{
-		size_t n = 0;
-		char *rc = fs_realpath("/etc/resolv.conf");
-
-		if (jr->run->o->cache_dir)
-			jr->ro[n++] = jr->run->o->cache_dir;
-		if (rc && str_starts_with(rc, "/run/")) {
-			jr->resolv_dir = fs_dirname(rc);
-			jr->ro[n++] = jr->resolv_dir;
-		}
-		free(rc);
-		jr->ro[n] = NULL;
-		so.ro = jr->ro;
-	}
-	so.limits = jr->run->o->limits;
-	if (sbx_job_new(&jr->sbx, &so, e) < 0)
-		return err_wrap(e, "job %s", jr->in->label);
-	return 0;
-}
-
 static void jobrun_release(struct jobrun *jr)
 {
 	sbx_job_free(jr->sbx);
@@ -700,7 +526,7 @@ void inst_run(struct inst *in)
 	jr.cmd_fd = -1;
 	if (!dry(&jr) && (fs_mkdirs(jr.temp, 0700, &e) < 0 ||
 			  stepio_cmd_files_init(jr.cmd_dir, &e) < 0 ||
-			  write_event(&jr, &e) < 0 ||
+			  jobenv_write_event(&jr, &e) < 0 ||
 			  (jr.cmd_fd = open(jr.cmd_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 					    O_CLOEXEC)) < 0)) {
 		if (jr.cmd_fd < 0 && e.code == ERR_NONE)
@@ -716,7 +542,7 @@ void inst_run(struct inst *in)
 	} else {
 		jr.ctx = job_contexts(r, in->js, in->matrix, (long)in->index);
 	}
-	json_object_set_new(jr.ctx, "runner", runner_ctx(&jr));
+	json_object_set_new(jr.ctx, "runner", jobenv_runner_ctx(&jr));
 	json_object_set_new(jr.ctx, "steps", json_object());
 	{
 		json_t *j = json_object();
@@ -747,7 +573,7 @@ void inst_run(struct inst *in)
 		minutes = 360;	/* GitHub's default */
 	if (minutes > 0)
 		jr.deadline_ns = time_mono_ns() + (long long)(minutes * 60e9);
-	job_defaults(&jr, &xe);
+	jobenv_defaults(&jr, &xe);
 
 	if (job->container || job->services) {
 		/* accepted so that workflows validate; not run yet */
@@ -759,7 +585,7 @@ void inst_run(struct inst *in)
 			   job->container && job->services ? "are" : "is");
 	}
 	if (dry(&jr)) {
-		plan_job_header(&jr, &xe);
+		jobenv_plan_header(&jr, &xe);
 	} else {
 		const struct yml_node *ro = job->runs_on;
 		char *s = NULL;
@@ -772,7 +598,7 @@ void inst_run(struct inst *in)
 		free(s);
 	}
 
-	if (!dry(&jr) && r->o->sandbox && job_sandbox(&jr, &e) < 0) {
+	if (!dry(&jr) && r->o->sandbox && jobenv_sandbox(&jr, &e) < 0) {
 		/* strict: no isolation, no steps */
 		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);
 		in->result = RES_FAILURE;
@@ -789,7 +615,7 @@ void inst_run(struct inst *in)
 	json_object_set(jr.ctx, "steps", sc.steps);
 	json_object_set(jr.ctx, "env", jr.env);
 	eval_env_init(&xe, &jr, jr.ctx, sc.status);
-	job_outputs(&jr, &xe);
+	jobenv_outputs(&jr, &xe);
 	if (jr.job_timed_out)
 		in->result = RES_FAILURE;
 	else if (sc.status == EXPR_STATUS_FAILURE)

@@ -103,6 +103,18 @@ int eval_minutes(double *out, const struct yml_node *n,
 int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
 	      struct err *e);
 
+/* jobenv.c: what surrounds a job instance's steps */
+json_t *jobenv_runner_ctx(struct jobrun *jr);
+void jobenv_defaults(struct jobrun *jr, const struct expr_env *xe);
+void jobenv_plan_header(struct jobrun *jr, const struct expr_env *xe);
+/* The job's outputs into jr->in->outputs; outputs carrying a secret are
+ * skipped with a warning, as GitHub does. */
+void jobenv_outputs(struct jobrun *jr, const struct expr_env *xe);
+/* GITHUB_EVENT_PATH: a copy in the instance's folder, visible to the job. */
+int jobenv_write_event(struct jobrun *jr, struct err *e);
+/* The job's sandbox (fails closed). */
+int jobenv_sandbox(struct jobrun *jr, struct err *e);
+
 /* stepio.c: a step's output and what it says back */
 void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,
 		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
