@@ -210,8 +210,9 @@ def add_commit(bare, n):
     return git(["rev-parse", "refs/heads/main"], bare)
 
 
-def checkout_workflow(server_url, repository=REPO_NAME):
-    """One job whose one step is actions/checkout of repository."""
+def checkout_workflow(server_url, repository=REPO_NAME, path=None):
+    """One job whose one step is actions/checkout of repository (into the
+    workspace, or into path inside it)."""
     out = []
     out.append("name: bench-checkout")
     out.append("on: push")
@@ -223,6 +224,8 @@ def checkout_workflow(server_url, repository=REPO_NAME):
     out.append("        with:")
     out.append("          repository: %s" % repository)
     out.append("          github-server-url: %s" % server_url)
+    if path:
+        out.append("          path: %s" % path)
     return "\n".join(out) + "\n"
 
 
