@@ -166,18 +166,6 @@ static char *step_display(struct jobrun *jr, const struct wf_step *st,
 	return xstrdup("step");
 }
 
-static char *short_label(const char *s)
-{
-	size_t n = strlen(s);
-
-	size_t cut = 21;
-
-	if (n <= 24)
-		return xstrdup(s);
-	while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
-		cut--;
-	return xasprintf("%.*s...", (int)cut, s);
-}
 
 static void record_step(struct jobrun *jr, struct scope *sc,
 			const struct wf_step *st, const char *name,
@@ -271,19 +259,13 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	}
 	eval_env_init(&xe, jr, ctx, sc->status);
 	name = step_display(jr, st, &xe);
-	if (!dry(jr)) {
-		/* mask before cutting, or a cut secret would no longer match;
-		 * a plan prints no prefixes */
-		char *masked = mask_str(jr->run->o->mask, st->id ? st->id : name);
-		char *sl = short_label(masked);
-
-		free(masked);
-
-		x.prefix = xasprintf("[%s/%s%s]", jr->in->label, sc->label, sl);
-		free(sl);
-	}
 	x.jr = jr;
 	x.sc = sc;
+	if (!dry(jr)) {
+		/* a plan prints no prefixes */
+		x.label_src = xstrdup(st->id ? st->id : name);
+		stepio_set_prefix(&x);
+	}
 	x.st = st;
 	x.cancel_gen = gen;
 	x.legacy_outputs = outputs;
@@ -443,6 +425,7 @@ result:
 	if (jr->job_timed_out)
 		sc->status = EXPR_STATUS_CANCELLED;
 	free(x.prefix);
+	free(x.label_src);
 	free(x.stop_token);
 	buf_release(&x.folded);
 	strv_release(&envp);

@@ -60,6 +60,7 @@ struct stepexec {
 	struct scope *sc;
 	const struct wf_step *st;
 	char *prefix;			/* "[job/step]" */
+	char *label_src;		/* the step's id or name, unmasked, owned */
 	long long timeout_ms;
 	int cancel_gen;			/* the job's cancel level when it began */
 	/* workflow commands */
@@ -121,6 +122,9 @@ void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,
 /* sbx_line_fn: ud is a struct stepexec. */
 void stepio_on_line(void *ud, enum sbx_stream stream, const char *line, size_t len);
 void stepio_fold_flush(struct stepexec *x, bool show);
+/* x->prefix from x->label_src: masked first, then cut, so that no part of
+ * a secret survives the cut; made again when ::add-mask:: adds a value. */
+void stepio_set_prefix(struct stepexec *x);
 void stepio_info(void *ud, const char *line);
 void stepio_plan(void *ud, const char *line);
 /* Make the command-file folder of a job with its five empty files. */

@@ -121,6 +121,8 @@ static void on_command(struct stepexec *x, struct wfcmd *c, const char *raw)
 
 	if (!strcmp(n, "add-mask")) {
 		mask_add(jr->run->o->mask, c->value);
+		if (x->label_src)
+			stepio_set_prefix(x);
 	} else if (!strcmp(n, "group")) {
 		if (x->in_group)
 			stepio_fold_flush(x, false);
@@ -454,4 +456,20 @@ void stepio_plan_path(struct strv *envp, struct jobrun *jr)
 		jr->plan_path_n = jr->path_add.n;
 	}
 	strv_push_owned(envp, xasprintf("PATH=%s", jr->plan_path));
+}
+
+void stepio_set_prefix(struct stepexec *x)
+{
+	char *masked = mask_str(x->jr->run->o->mask, x->label_src);
+	size_t n = strlen(masked), cut = 21;
+
+	if (n > 24) {
+		while (cut > 0 && ((unsigned char)masked[cut] & 0xC0) == 0x80)
+			cut--;
+		masked[cut] = '\0';
+	}
+	free(x->prefix);
+	x->prefix = xasprintf("[%s/%s%s%s]", x->jr->in->label, x->sc->label, masked,
+			      n > 24 ? "..." : "");
+	free(masked);
 }
