@@ -48,7 +48,7 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob git
+	filecmd cgroup priv sbxjob git git_mirror
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd
 
 REL := build/rel

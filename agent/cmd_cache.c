@@ -51,7 +51,7 @@ int cmd_cache(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	const char *dir = NULL;
 	long long age = 30LL * 86400;
 	struct err e = ERR_INIT;
 	size_t removed = 0, kept = 0;
@@ -85,13 +85,8 @@ int cmd_cache(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (dir)
-		path = xstrdup(dir);
-	else if (xdg && *xdg == '/')
-		path = xasprintf("%s/gantry/git", xdg);
-	else if (home && *home == '/')
-		path = xasprintf("%s/.cache/gantry/git", home);
-	else {
+	path = dir ? xstrdup(dir) : fs_user_cache_dir("git");
+	if (!path) {
 		fprintf(stderr, "gantry cache gc: no cache folder: pass --cache-dir\n");
 		return 2;
 	}

@@ -547,13 +547,8 @@ int cmd_run(int argc, char **argv)
 	if (getenv("RUNNER_TOOL_CACHE") && *getenv("RUNNER_TOOL_CACHE")) {
 		tool_cache = xstrdup(getenv("RUNNER_TOOL_CACHE"));
 	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-
-		if (xdg && *xdg)
-			tool_cache = xasprintf("%s/gantry/tool-cache", xdg);
-		else if (home && *home)
-			tool_cache = xasprintf("%s/.cache/gantry/tool-cache", home);
-		else
+		tool_cache = fs_user_cache_dir("tool-cache");
+		if (!tool_cache)
 			tool_cache = fs_join(temp, "tool-cache");
 	}
 	if (!a.dry_run && fs_mkdirs(tool_cache, 0755, &e) < 0) {
@@ -577,10 +572,8 @@ int cmd_run(int argc, char **argv)
 		cache_dir = fs_realpath(a.cache_dir);
 		if (!cache_dir)
 			cache_dir = xstrdup(a.cache_dir);
-	} else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME") == '/') {
-		cache_dir = xasprintf("%s/gantry/git", getenv("XDG_CACHE_HOME"));
-	} else if (getenv("HOME") && *getenv("HOME") == '/') {
-		cache_dir = xasprintf("%s/.cache/gantry/git", getenv("HOME"));
+	} else {
+		cache_dir = fs_user_cache_dir("git");
 	}
 	o.cache_dir = cache_dir;
 	o.ca_bundle = a.ca_bundle;

@@ -20,15 +20,9 @@
 void eval_env_init(struct expr_env *xe, const struct jobrun *jr, json_t *ctx,
 		   enum expr_status status)
 {
-	memset(xe, 0, sizeof(*xe));
-	xe->contexts = ctx;
-	xe->status = status;
-	xe->hash_files = hashfiles;
-	xe->ud = (void *)jr->run->o->workspace;
-	if (dry(jr)) {
-		xe->status_unknown = true;
-		xe->unknown = jr->in->js->matrix_expr ? dry_unknown_matrix : dry_unknown;
-	}
+	run_expr_env(xe, jr->run, ctx, status);
+	if (dry(jr) && jr->in->js->matrix_expr)
+		xe->unknown = dry_unknown_matrix;
 }
 
 /* A scalar node as a string with its expressions resolved; NULL node or

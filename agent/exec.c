@@ -85,12 +85,14 @@ json_t *job_contexts(struct run *r, struct job_state *js, json_t *matrix,
 	return c;
 }
 
-static void make_env(struct expr_env *xe, struct run *r, json_t *ctx,
-		     enum expr_status status)
+void run_expr_env(struct expr_env *xe, const struct run *r, json_t *ctx,
+		  enum expr_status status)
 {
 	memset(xe, 0, sizeof(*xe));
 	xe->contexts = ctx;
 	xe->status = status;
+	xe->hash_files = hashfiles;
+	xe->ud = (void *)r->o->workspace;
 	if (r->o->dry_run) {
 		xe->status_unknown = true;
 		xe->unknown = dry_unknown;
@@ -130,7 +132,7 @@ static char *job_name(struct run *r, struct job_state *js, json_t *matrix,
 	struct err e = ERR_INIT;
 	char *s = NULL;
 
-	make_env(&xe, r, ctx, EXPR_STATUS_SUCCESS);
+	run_expr_env(&xe, r, ctx, EXPR_STATUS_SUCCESS);
 	if (n && n->kind == YML_SCALAR && !yml_is_null(n) &&
 	    expr_interpolate(&s, n->str, &xe, &e) >= 0 && s && *s) {
 		/* a name that uses matrix values already tells them apart */
@@ -294,7 +296,7 @@ static void job_activate(struct run *r, struct job_state *js)
 		jsonx_set_str(js->github, "job", job->id);
 	}
 	ctx = job_contexts(r, js, NULL, 0);
-	make_env(&xe, r, ctx, st);
+	run_expr_env(&xe, r, ctx, st);
 	rc = expr_eval_if(&ok, cond, &xe, &e);
 	if (rc < 0) {
 		say(r, OUT_FAIL, "job %s: if: %s", job->id, e.msg);
@@ -454,7 +456,7 @@ static void inst_done(struct run *r, struct inst *in)
 		json_t *ctx = job_contexts(r, js, in->matrix, (long)in->index);
 		json_t *raw = yml_to_json(js->job->continue_on_error), *val = NULL;
 
-		make_env(&xe, r, ctx, EXPR_STATUS_SUCCESS);
+		run_expr_env(&xe, r, ctx, EXPR_STATUS_SUCCESS);
 		if (eval_json_templates(&val, raw, &xe, &e) == 0)
 			coe = json_is_true(val) || (json_is_string(val) &&
 						    !strcmp(json_string_value(val), "true"));

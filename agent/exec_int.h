@@ -87,6 +87,15 @@ void reusable_run(struct inst *in, json_t *ctx);
  * are a whole expression keep the value's type). New reference in *out. */
 int eval_json_templates(json_t **out, const json_t *v,
 			const struct expr_env *env, struct err *e);
+/* The evaluation environment of job-level expressions: contexts, status,
+ * hashFiles over the workspace, and in a dry run what is known only at
+ * run time. */
+void run_expr_env(struct expr_env *xe, const struct run *r, json_t *ctx,
+		  enum expr_status status);
+/* hashfiles.c: the hashFiles() callback of struct expr_env; ud is the
+ * workspace folder. */
+int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
+	      struct err *e);
 /* The dry-run unknown context list. */
 extern const char *const dry_unknown[];
 /* The same when the job's matrix is known only at run time. */

@@ -147,14 +147,27 @@ static char *step_display(struct jobrun *jr, const struct wf_step *st,
 	if (st->uses)
 		return xasprintf("Run %s", st->uses);
 	if (st->run && st->run->kind == YML_SCALAR) {
-		char *text = NULL;
+		const char *raw = st->run->str, *end;
+		char *first, *text = NULL;
 		const char *s, *nl;
 		char *r;
 
-		if (expr_interpolate(&text, st->run->str, xe, &e) < 0) {
-			free(text);
-			text = xstrdup(st->run->str);
+		/* only the script's first line is shown: interpolate just that
+		 * (the step type interpolates the whole script once, to run it),
+		 * unless an expression runs on past it */
+		while (*raw == ' ' || *raw == '\n')
+			raw++;
+		end = strchr(raw, '\n');
+		first = xstrndup(raw, end ? (size_t)(end - raw) : strlen(raw));
+		if (strstr(first, "${{") && !strstr(strrchr(first, '$'), "}}")) {
+			free(first);
+			first = xstrdup(st->run->str);
 		}
+		if (expr_interpolate(&text, first, xe, &e) < 0) {
+			free(text);
+			text = xstrdup(first);
+		}
+		free(first);
 		s = text;
 		while (*s == ' ' || *s == '\n')
 			s++;

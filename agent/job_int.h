@@ -99,11 +99,6 @@ int eval_bool(bool *out, const struct yml_node *n, const struct expr_env *xe,
 int eval_minutes(double *out, const struct yml_node *n,
 		 const struct expr_env *xe, struct err *e);
 
-/* hashfiles.c: the hashFiles() callback of struct expr_env; ud is the
- * workspace folder. */
-int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
-	      struct err *e);
-
 /* jobenv.c: what surrounds a job instance's steps */
 json_t *jobenv_runner_ctx(struct jobrun *jr);
 void jobenv_defaults(struct jobrun *jr, const struct expr_env *xe);

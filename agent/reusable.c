@@ -229,11 +229,7 @@ void reusable_run(struct inst *in, json_t *ctx)
 		fail(in, "%s is not a reusable workflow: its on: has no workflow_call", job->uses);
 		goto done;
 	}
-	xe.contexts = ctx;
-	if (r->o->dry_run) {
-		xe.status_unknown = true;
-		xe.unknown = dry_unknown;
-	}
+	run_expr_env(&xe, r, ctx, EXPR_STATUS_SUCCESS);
 	if (call_inputs(&inputs, called, job, &xe, &e) < 0 ||
 	    call_secrets(&secrets, called, job, &xe, r->o->secrets, &e) < 0) {
 		fail(in, "%s: %s", job->uses, e.msg);

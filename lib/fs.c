@@ -43,7 +43,7 @@ done:
 	return ret;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int fs_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -54,6 +54,10 @@ static int write_all(int fd, const void *data, size_t len)
 			continue;
 		if (n < 0)
 			return -1;
+		if (n == 0) {
+			errno = EIO;	/* no progress: stop rather than spin */
+			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
@@ -71,7 +75,7 @@ int fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		err_sys(e, ERR_IO, "cannot create %s", tmp);
 		goto done;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0) {
+	if (fchmod(fd, mode) < 0 || fs_write_all(fd, data, len) < 0) {
 		err_sys(e, ERR_IO, "cannot write %s", path);
 		close(fd);
 		unlink(tmp);
@@ -96,7 +100,7 @@ int fs_append_file(const char *path, const void *data, size_t len,
 
 	if (fd < 0)
 		return err_sys(e, ERR_IO, "cannot open %s", path);
-	if (write_all(fd, data, len) < 0)
+	if (fs_write_all(fd, data, len) < 0)
 		ret = err_sys(e, ERR_IO, "cannot write %s", path);
 	close(fd);
 	return ret;
@@ -247,5 +251,16 @@ char *fs_which(const char *name, const char *path_list)
 		free(cand);
 		p = colon ? colon + 1 : NULL;
 	}
+	return NULL;
+}
+
+char *fs_user_cache_dir(const char *sub)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg == '/')
+		return xasprintf("%s/gantry/%s", xdg, sub);
+	if (home && *home == '/')
+		return xasprintf("%s/.cache/gantry/%s", home, sub);
 	return NULL;
 }

@@ -18,6 +18,13 @@ int fs_read_file(struct buf *b, const char *path, struct err *e);
  * rename), with the given mode. */
 int fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		  struct err *e);
+/* Write all of data to fd, going on after short writes and EINTR; 0, or
+ * -1 with errno set. */
+int fs_write_all(int fd, const void *data, size_t len);
+/* gantry's folder sub (such as "git") in the user's cache home:
+ * $XDG_CACHE_HOME/gantry/sub, else $HOME/.cache/gantry/sub; NULL when
+ * neither is an absolute path. Caller frees. */
+char *fs_user_cache_dir(const char *sub);
 /* Append to a file, creating it. */
 int fs_append_file(const char *path, const void *data, size_t len,
 		   struct err *e);

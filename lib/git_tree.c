@@ -101,21 +101,6 @@ static int walk_cb(const char *root, const git_tree_entry *te, void *payload)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int write_entry(struct tw *t, git_odb *odb, struct tw_entry *en)
 {
 	git_odb_object *obj = NULL;
@@ -140,7 +125,7 @@ static int write_entry(struct tw *t, git_odb *odb, struct tw_entry *en)
 		  en->mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
 	if (fd < 0)
 		goto done;
-	if (write_all(fd, git_odb_object_data(obj), git_odb_object_size(obj)) < 0 ||
+	if (fs_write_all(fd, git_odb_object_data(obj), git_odb_object_size(obj)) < 0 ||
 	    fstat(fd, &en->st) < 0) {
 		int err = errno;
 

@@ -169,6 +169,14 @@ static void mkdirs(const char *path)
 	mkdir(tmp, 0755);
 }
 
+/* Whether path lies under one of the job's own mounts (the private /tmp,
+ * the empty /run, the fresh /dev), which cover the host's there. */
+static bool fresh_mount_covers(const char *path)
+{
+	return str_starts_with(path, "/tmp/") || str_starts_with(path, "/dev/") ||
+	       str_starts_with(path, "/run/");
+}
+
 static char *staged(const char *path)
 {
 	return xasprintf("%s%s", STAGE, path);
@@ -232,9 +240,7 @@ static void hide(const char *path)
 	char *t;
 	struct stat st;
 
-	/* the private /tmp, /run and the fresh /dev cover these anyway */
-	if (str_starts_with(path, "/tmp/") || str_starts_with(path, "/dev/") ||
-	    str_starts_with(path, "/run/"))
+	if (fresh_mount_covers(path))
 		return;
 	t = staged(path);
 
@@ -401,8 +407,7 @@ static void setup(const struct init_cfg *c)
 	/* read-only folders only where /tmp or /dev covered them; elsewhere
 	 * the read-only host root shows them already */
 	for (size_t i = 0; i < c->n_ro; i++) {
-		if (str_starts_with(c->ro[i], "/tmp/") || str_starts_with(c->ro[i], "/dev/") ||
-		    str_starts_with(c->ro[i], "/run/"))
+		if (fresh_mount_covers(c->ro[i]))
 			attach(rofd[i], c->ro[i]);
 		else
 			close(rofd[i]);

@@ -1,4 +1,5 @@
 #include "proto.h"
+#include "../lib/fs.h"
 
 #include <errno.h>
 #include <string.h>
@@ -10,21 +11,6 @@ struct proto_hdr {
 	uint32_t type;
 	uint32_t len;
 };
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int read_all(int fd, char *p, size_t n)
 {
@@ -79,9 +65,9 @@ int proto_send(int fd, enum proto_type type, const void *payload, size_t len,
 	if (w < 0)
 		return -1;
 	if ((size_t)w < sizeof(h) &&
-	    write_all(fd, (const char *)&h + w, sizeof(h) - (size_t)w) < 0)
+	    fs_write_all(fd, (const char *)&h + w, sizeof(h) - (size_t)w) < 0)
 		return -1;
-	return len ? write_all(fd, payload, len) : 0;
+	return len ? fs_write_all(fd, payload, len) : 0;
 }
 
 int proto_recv(int fd, enum proto_type *type, struct buf *payload, int *fds,

@@ -176,6 +176,11 @@ static int read_inputs(struct co *o, struct step_ctx *c, struct err *e)
 	if (input(&tmp, c, "lfs", "false", e) < 0)
 		goto done;
 	o->lfs = truthy_input(tmp, false);
+	if (o->lfs) {
+		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
+			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
+		goto done;
+	}
 	free(tmp);
 	if (input(&tmp, c, "persist-credentials", "true", e) < 0)
 		goto done;
@@ -263,15 +268,12 @@ static bool use_working_tree(const struct co *o, const struct step_ctx *c)
 
 static char *cache_dir(const struct step_ctx *c)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *d;
 
 	if (c->cache_dir)
 		return xstrdup(c->cache_dir);
-	if (xdg && *xdg == '/')
-		return xasprintf("%s/gantry/git", xdg);
-	if (home && *home == '/')
-		return xasprintf("%s/.cache/gantry/git", home);
-	return xstrdup("/tmp/gantry-git-cache");
+	d = fs_user_cache_dir("git");
+	return d ? d : xstrdup("/tmp/gantry-git-cache");
 }
 
 static int checkout_plan(struct step_ctx *c, struct err *e)
@@ -282,11 +284,6 @@ static int checkout_plan(struct step_ctx *c, struct err *e)
 
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
-	if (o.lfs) {
-		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
-			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
-		goto done;
-	}
 	if (use_working_tree(&o, c)) {
 		say(c, "checkout: %s uses the working tree %s as it is (--fresh-checkout "
 		    "clones the commit instead)", o.repository, c->workspace);
@@ -344,11 +341,6 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
-	if (o.lfs) {
-		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
-			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
-		goto done;
-	}
 	if (o.fetch_depth && strcmp(o.fetch_depth, "0"))
 		say(c, "fetch-depth %s: gantry keeps the full history in its mirror, so later "
 		    "fetches are incremental; the work tree is the same", o.fetch_depth);
