@@ -715,10 +715,11 @@ int run_workflow_nested(json_t **summary, json_t **jobs_ctx,
 
 	for (size_t i = 0; i < r.n_js; i++) {
 		struct job_state *js = &r.js[i];
-		json_t *jc = json_object();
+		json_t *jc;
 
 		if (!js->selected)
 			continue;
+		jc = json_object();
 		for (size_t k = 0; k < js->n_inst; k++)
 			json_array_append(jobs, js->inst[k]->summary);
 		jsonx_set_str(jc, "result", result_name(js->result));
