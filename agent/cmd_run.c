@@ -513,8 +513,10 @@ int cmd_run(int argc, char **argv)
 		json_error_t je;
 
 		buf_init(&b, 25 << 20);
-		if (fs_read_file(&b, a.event_path, &e) < 0)
+		if (fs_read_file(&b, a.event_path, &e) < 0) {
+			buf_release(&b);
 			goto fail;
+		}
 		event = json_loadb(b.ptr, b.len, 0, &je);
 		buf_release(&b);
 		if (!json_is_object(event)) {
@@ -536,14 +538,6 @@ int cmd_run(int argc, char **argv)
 
 	if (fs_mkdtemp(&temp, "gantry-run", &e) < 0)
 		goto fail;
-	{
-		char *ev = jsonx_dump(event, 1);
-		char *p = fs_join(temp, "event.json");
-
-		fs_write_file(p, ev, strlen(ev), 0600, &e);
-		free(ev);
-		free(p);
-	}
 	if (getenv("RUNNER_TOOL_CACHE") && *getenv("RUNNER_TOOL_CACHE")) {
 		tool_cache = xstrdup(getenv("RUNNER_TOOL_CACHE"));
 	} else {

@@ -451,7 +451,8 @@ static void inst_done(struct run *r, struct inst *in)
 	json_object_foreach(in->outputs, k, v)
 		if (json_string_length(v) || !json_object_get(js->outputs, k))
 			json_object_set(js->outputs, k, v);
-	if (js->job->continue_on_error) {
+	if (in->result == RES_FAILURE && js->job->continue_on_error) {
+		/* only a failure asks whether it may continue */
 		struct expr_env xe;
 		json_t *ctx = job_contexts(r, js, in->matrix, (long)in->index);
 		json_t *raw = yml_to_json(js->job->continue_on_error), *val = NULL;

@@ -4,7 +4,8 @@
  * the last matching pattern deciding) are hashed one by one with SHA-256
  * in path order, and the digests hashed again into one hex string, as
  * GitHub's runner does; no match gives "". The walk is bounded in depth
- * and file count and does not follow symbolic links to folders.
+ * and file count and follows symbolic links only to plain files inside
+ * the workspace.
  */
 #include "job_int.h"
 #include "../lib/buf.h"
@@ -26,12 +27,33 @@
 
 struct walk {
 	const char *root;
+	char *real_root;		/* root with its links resolved */
 	const char *const *pats;	/* patterns relative to the root */
 	size_t n;
 	struct strv found;
 	size_t seen;
 	struct err *e;
 };
+
+/* A symbolic link is hashed when it leads to a plain file inside the
+ * workspace: gantry hashes with its own rights, outside the sandbox, so a
+ * link a step made must not lead it to a FIFO (which would block), a
+ * device, or a host file the step cannot read. */
+static bool link_ok(const struct walk *w, const char *full)
+{
+	struct stat st;
+	char *real;
+	size_t rl;
+	bool ok;
+
+	if (!w->real_root || stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	real = fs_realpath(full);
+	rl = strlen(w->real_root);
+	ok = real && !strncmp(real, w->real_root, rl) && real[rl] == '/';
+	free(real);
+	return ok;
+}
 
 static int walk_dir(struct walk *w, const char *rel, int depth)
 {
@@ -61,9 +83,9 @@ static int walk_dir(struct walk *w, const char *rel, int depth)
 			if (S_ISDIR(st.st_mode)) {
 				if (depth < HASH_MAX_DEPTH && strcmp(p, ".git"))
 					ret = walk_dir(w, p, depth + 1);
-			} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
-				if (filter_list(w->pats, w->n, p))
-					strv_push(&w->found, p);
+			} else if ((S_ISREG(st.st_mode) || link_ok(w, full)) &&
+				   filter_list(w->pats, w->n, p)) {
+				strv_push(&w->found, p);
 			}
 		}
 		free(full);
@@ -83,16 +105,27 @@ static int file_digest(unsigned char out[32], const char *path, struct err *e)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char chunk[65536];
 	unsigned int len = 32;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ret = -1;
+	struct stat st;
 	ssize_t n;
 
 	if (fd < 0 || !ctx) {
 		err_sys(e, ERR_IO, "hashFiles: cannot read %s", path);
 		goto done;
 	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		/* replaced since the walk saw it */
+		err_set(e, ERR_INVALID, "hashFiles: %s is no longer a plain file", path);
+		goto done;
+	}
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
 		EVP_DigestUpdate(ctx, chunk, (size_t)n);
+	}
 	if (n < 0) {
 		err_sys(e, ERR_IO, "hashFiles: cannot read %s", path);
 		goto done;
@@ -132,6 +165,7 @@ int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
 		strv_pushf(&rel, "%s%s", neg ? "!" : "", p);
 	}
 	w.root = root;
+	w.real_root = fs_realpath(root);
 	w.pats = (const char *const *)rel.v;
 	w.n = rel.n;
 	w.e = e;
@@ -167,5 +201,6 @@ done:
 	EVP_MD_CTX_free(all);
 	strv_release(&rel);
 	strv_release(&w.found);
+	free(w.real_root);
 	return ret;
 }

@@ -331,6 +331,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	if (st->env && eval_env_map(env, st->env, &xe, &se) < 0) {
 		stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
 		outcome = STEP_FAILURE;
+		c.exit_code = -1;	/* nothing ran */
 		goto result;
 	}
 	json_object_set(ctx, "env", env);
@@ -338,6 +339,7 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	    eval_minutes(&minutes, st->timeout_minutes, &xe, &se) < 0) {
 		stepio_say(jr, OUT_FAIL, x.prefix, "Error: %s", se.msg);
 		outcome = STEP_FAILURE;
+		c.exit_code = -1;
 		goto result;
 	}
 	x.timeout_ms = (long long)(minutes * 60000);

@@ -259,19 +259,24 @@ int stepio_take_cmd_file(struct buf *b, int dirfd, const char *name,
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n < 0) {
+			err_sys(e, ERR_IO, "cannot read %s", what);
+			break;
+		}
+		if (n == 0)
 			break;
 		if (buf_add(b, chunk, (size_t)n) < 0) {
 			err_set(e, ERR_LIMIT, "%s is larger than %d MiB", what,
 				FILE_CMD_MAX >> 20);
-			goto done;
+			break;
 		}
 	}
-	if (b->len && ftruncate(fd, 0) < 0) {
+	/* emptied also when it was too large or unreadable: the next step
+	 * starts from an empty file, not from this step's leftovers */
+	if ((b->len || e->code != ERR_NONE) && ftruncate(fd, 0) < 0 &&
+	    e->code == ERR_NONE)
 		err_sys(e, ERR_IO, "cannot empty %s", what);
-		goto done;
-	}
-	ret = 0;
+	ret = e->code == ERR_NONE ? 0 : -1;
 	goto done;
 remake:
 	unlinkat(dirfd, name, 0);

@@ -206,6 +206,13 @@ bool fs_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool fs_rel_inside(const char *p)
+{
+	return *p && p[0] != '/' && strcmp(p, "..") != 0 &&
+	       !str_starts_with(p, "../") && !strstr(p, "/../") &&
+	       !str_ends_with(p, "/..");
+}
+
 char *fs_join(const char *a, const char *b)
 {
 	size_t n = strlen(a);

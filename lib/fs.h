@@ -38,6 +38,9 @@ bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);
 /* a/b, or b alone when b is absolute. Caller frees. */
 char *fs_join(const char *a, const char *b);
+/* Whether p is a relative path that stays below the folder it is joined
+ * to: not empty, not absolute, no ".." part. */
+bool fs_rel_inside(const char *p);
 /* The folder part of path ("." for a bare name). Caller frees. */
 char *fs_dirname(const char *path);
 /* The absolute, resolved form of path; NULL (errno set) on failure. */

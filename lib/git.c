@@ -151,6 +151,42 @@ void gitx_url_release(struct gitx_url *u)
 	memset(u, 0, sizeof(*u));
 }
 
+bool gitx_same_origin(const char *a, const char *b)
+{
+	struct gitx_url ua, ub;
+	struct err e = ERR_INIT;
+	bool same;
+
+	if (gitx_url_parse(&ua, a, &e) < 0)
+		return false;
+	if (gitx_url_parse(&ub, b, &e) < 0) {
+		gitx_url_release(&ua);
+		return false;
+	}
+	same = !strcmp(ua.scheme, ub.scheme) && !str_casecmp(ua.host, ub.host) &&
+	       ua.port == ub.port;
+	gitx_url_release(&ua);
+	gitx_url_release(&ub);
+	return same;
+}
+
+void gitx_creds_for(struct gitx_creds *out, const struct gitx_creds *c,
+		    const char *from_url, const char *url)
+{
+	if (!c) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = *c;
+	if (gitx_same_origin(from_url, url))
+		return;
+	/* an SSH key stays: public-key authentication proves the key without
+	 * handing it over, and actions/checkout uses it for every SSH host */
+	out->token = NULL;
+	out->username = NULL;
+	out->password = NULL;
+}
+
 char *gitx_redact(const char *s)
 {
 	struct buf b = BUF_INIT;
@@ -502,7 +538,7 @@ static int key_from_temp(git_credential **out, struct gitx_cb *cb,
 	cb->tmp_key = xasprintf("%s/gantry-key-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	fd = mkostemp(cb->tmp_key, O_CLOEXEC);
 	if (fd < 0 || fchmod(fd, 0600) < 0 ||
-	    write(fd, cb->c->ssh_key, len) != (ssize_t)len) {
+	    fs_write_all(fd, cb->c->ssh_key, len) < 0) {
 		err_sys(&cb->err, ERR_IO, "cannot write the SSH key to a temporary file");
 		if (fd >= 0)
 			close(fd);

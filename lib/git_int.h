@@ -32,6 +32,15 @@ struct gitx_url {
 int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
 void gitx_url_release(struct gitx_url *u);
 
+/* Whether two URLs name the same server: scheme, host (any case), port. */
+bool gitx_same_origin(const char *a, const char *b);
+/* The credentials to fetch url with when they were given for from_url:
+ * c itself on the same server; on another, no token, user or password
+ * (a .gitmodules URL must not collect the repository's token); none
+ * when c is NULL. */
+void gitx_creds_for(struct gitx_creds *out, const struct gitx_creds *c,
+		    const char *from_url, const char *url);
+
 /* s with every "scheme://user:pass@" reduced to "scheme://". Caller frees. */
 char *gitx_redact(const char *s);
 

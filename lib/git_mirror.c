@@ -266,6 +266,7 @@ int gitx_mirror_update(char **mirror, const char *cache_dir, const char *url,
 	git_repository *repo = NULL;
 	char *path = NULL, *marker = NULL, *red = gitx_redact(url);
 	int fd = -1, rc = -1;
+	bool exists, crashed;
 
 	memset(st, 0, sizeof(*st));
 	*mirror = NULL;
@@ -275,11 +276,12 @@ int gitx_mirror_update(char **mirror, const char *cache_dir, const char *url,
 	marker = fs_join(path, MARKER);
 	if (lock_mirror(&fd, path, true, e) != 0)
 		goto done;
-	if (fs_exists(path) && fs_exists(marker) && mirror_sane(path))
+	exists = fs_exists(path);
+	crashed = exists && fs_exists(marker);
+	if (crashed && mirror_sane(path))
 		st->repaired = true;	/* the fetch below completes it */
-	if (fs_exists(path) &&
-	    ((fs_exists(marker) && !mirror_sane(path)) ||
-	     git_repository_open_bare(&repo, path) < 0)) {
+	if (exists && ((crashed && !st->repaired) ||
+		       git_repository_open_bare(&repo, path) < 0)) {
 		git_repository_free(repo);
 		repo = NULL;
 		if (fs_remove_tree(path, e) < 0)
@@ -632,14 +634,6 @@ static int collect_cb(git_submodule *sm, const char *name, void *payload)
 	return 0;
 }
 
-/* A submodule path must stay inside the work tree. */
-static bool path_safe(const char *p)
-{
-	return *p && p[0] != '/' && strcmp(p, "..") != 0 &&
-	       !str_starts_with(p, "../") && !strstr(p, "/../") &&
-	       !str_ends_with(p, "/..");
-}
-
 static int submodules(const char *dir, const char *parent_url,
 		      const char *cache_dir, bool recursive,
 		      const struct gitx_creds *c, int depth, struct err *e)
@@ -661,12 +655,13 @@ static int submodules(const char *dir, const char *parent_url,
 	for (size_t i = 0; i < l.n; i++) {
 		struct sub_item *it = &l.v[i];
 		struct gitx_checkout_opts co = { 0 };
+		struct gitx_creds sc;
 		char sha[41], *url, *mirror = NULL, *sub_dir;
 		int r;
 
 		if (!it->has_oid)
 			continue;
-		if (!path_safe(it->path)) {
+		if (!fs_rel_inside(it->path)) {	/* inside the work tree */
 			err_set(e, ERR_INVALID, "submodule path '%s' leaves the "
 				"work tree %s", it->path, dir);
 			goto done;
@@ -677,13 +672,14 @@ static int submodules(const char *dir, const char *parent_url,
 		co.dir = sub_dir;
 		co.url = url;
 		co.sha = sha;
-		r = gitx_mirror_update(&mirror, cache_dir, url, c, NULL, e);
+		gitx_creds_for(&sc, c, parent_url, url);
+		r = gitx_mirror_update(&mirror, cache_dir, url, &sc, NULL, e);
 		if (r == 0) {
 			co.mirror = mirror;
 			r = gitx_checkout(&co, NULL, e);
 		}
 		if (r == 0 && recursive)
-			r = submodules(sub_dir, url, cache_dir, true, c, depth + 1, e);
+			r = submodules(sub_dir, url, cache_dir, true, &sc, depth + 1, e);
 		if (r < 0)
 			err_wrap(e, "submodule %s", it->path);
 		free(mirror);

@@ -277,6 +277,8 @@ int gitx_write_worktree(git_repository *repo, const git_commit *commit,
 	for (int i = 0; i < TW_THREADS && !t.err && (size_t)i * 64 < t.n + 63; i++)
 		if (pthread_create(&th[nth], NULL, worker, &t) == 0)
 			nth++;
+	if (nth == 0)
+		worker(&t);	/* no thread could start: write them here */
 	for (int i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
 	if (t.err) {

@@ -273,6 +273,7 @@ void sbx_job_free(struct sbx_job *j)
 		close(j->ctl);	/* the init sees EOF, kills everything, exits */
 	if (j->pid > 0) {
 		int pfd = (int)syscall(SYS_pidfd_open, j->pid, 0), st;
+		pid_t w = 0;
 
 		/* wait for it to go (a pidfd wakes us at once), at most 1 s,
 		 * then kill it: PID 1 gone, the namespace dies */
@@ -283,11 +284,13 @@ void sbx_job_free(struct sbx_job *j)
 				kill(j->pid, SIGKILL);
 			close(pfd);
 		} else {
-			for (int i = 0; i < 100 && waitpid(j->pid, &st, WNOHANG) == 0; i++)
+			for (int i = 0; i < 100 && (w = waitpid(j->pid, &st, WNOHANG)) == 0; i++)
 				usleep(10000);
-			kill(j->pid, SIGKILL);
+			/* once reaped, its PID may be another process's */
+			if (w != j->pid)
+				kill(j->pid, SIGKILL);
 		}
-		while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
+		while (w != j->pid && waitpid(j->pid, &st, 0) < 0 && errno == EINTR)
 			;
 	}
 	sbx_cgroup_free(j->cg);

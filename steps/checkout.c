@@ -126,8 +126,7 @@ static int resolve_path(char **out, struct step_ctx *c, const char *p, struct er
 		*out = xstrdup(c->workspace);
 		return 0;
 	}
-	if (p[0] == '/' || !strcmp(p, "..") || str_starts_with(p, "../") ||
-	    strstr(p, "/../") || str_ends_with(p, "/.."))
+	if (!fs_rel_inside(p))
 		return err_set(e, ERR_INVALID, "path '%s' must stay inside the workspace "
 			       "(a relative path without ..)", p);
 	joined = fs_join(c->workspace, p);

@@ -31,7 +31,7 @@
 static int write_script(int dirfd, const char *name, const char *script,
 			struct err *e)
 {
-	size_t len = strlen(script), off = 0;
+	size_t len = strlen(script);
 	struct stat st;
 	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
 			O_CLOEXEC, 0700);
@@ -49,19 +49,8 @@ static int write_script(int dirfd, const char *name, const char *script,
 	}
 	if (fd < 0)
 		return err_sys(e, ERR_IO, "cannot write the step's script %s", name);
-	while (off < len) {
-		ssize_t n = pwrite(fd, script + off, len - off, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err_sys(e, ERR_IO, "cannot write the step's script %s", name);
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	if (ftruncate(fd, (off_t)len) < 0 || fchmod(fd, 0700) < 0) {
+	if (fs_write_all(fd, script, len) < 0 || ftruncate(fd, (off_t)len) < 0 ||
+	    fchmod(fd, 0700) < 0) {
 		err_sys(e, ERR_IO, "cannot write the step's script %s", name);
 		close(fd);
 		return -1;

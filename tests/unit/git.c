@@ -61,6 +61,35 @@ static void test_git_redact(void **state)
 	free(r);
 }
 
+/* A submodule on another server gets none of the repository's HTTPS
+ * credentials; one on the same server (any case, same port) gets them. */
+static void test_git_creds_for(void **state)
+{
+	struct gitx_creds c = { .token = "tok", .username = "u", .password = "pw",
+				.ssh_key = "KEY" }, sc;
+
+	(void)state;
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "https://GIT.example/o/sub.git");
+	assert_string_equal(sc.token, "tok");
+	assert_string_equal(sc.password, "pw");
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "https://evil.example/o/sub.git");
+	assert_null(sc.token);
+	assert_null(sc.username);
+	assert_null(sc.password);
+	assert_string_equal(sc.ssh_key, "KEY");
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "http://git.example/o/sub.git");
+	assert_null(sc.token);
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "https://git.example:8443/o/sub.git");
+	assert_null(sc.token);
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git", "not a url");
+	assert_null(sc.token);
+	assert_true(gitx_same_origin("git@h:o/r.git", "ssh://git@h/o/s.git"));
+}
+
 /* An unreachable remote: ERR_REMOTE, and the password is nowhere. */
 static void test_git_unreachable_no_secrets(void **state)
 {
@@ -312,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_git_mirror_path),
 		cmocka_unit_test(test_git_url_parse),
 		cmocka_unit_test(test_git_redact),
+		cmocka_unit_test(test_git_creds_for),
 		cmocka_unit_test(test_git_unreachable_no_secrets),
 		cmocka_unit_test(test_git_auth_refused),
 		cmocka_unit_test(test_git_known_hosts),
