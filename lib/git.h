@@ -34,6 +34,9 @@ struct gitx_creds {
 	const char *ca_bundle;		/* NULL: the system's */
 };
 
+/* s with every "scheme://user:pass@" reduced to "scheme://". Caller frees. */
+char *gitx_redact(const char *s);
+
 struct gitx_stats {
 	bool cloned;			/* the mirror was made (or rebuilt) now */
 	bool rebuilt;			/* a broken mirror was found and rebuilt */

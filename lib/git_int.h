@@ -41,8 +41,6 @@ bool gitx_same_origin(const char *a, const char *b);
 void gitx_creds_for(struct gitx_creds *out, const struct gitx_creds *c,
 		    const char *from_url, const char *url);
 
-/* s with every "scheme://user:pass@" reduced to "scheme://". Caller frees. */
-char *gitx_redact(const char *s);
 
 /* Where an offered SSH host key stands in a known_hosts file. */
 enum gitx_kh {

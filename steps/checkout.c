@@ -47,6 +47,7 @@ struct co {
 	bool persist;
 	bool this_repo;
 	char *url;		/* owned */
+	char *shown_url;	/* url without user:password@, to print */
 };
 
 static void co_release(struct co *o)
@@ -62,6 +63,7 @@ static void co_release(struct co *o)
 	free(o->submodules);
 	free(o->fetch_depth);
 	free(o->url);
+	free(o->shown_url);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -211,6 +213,7 @@ static int read_inputs(struct co *o, struct step_ctx *c, struct err *e)
 			n--;
 		o->url = xasprintf("%.*s/%s.git", (int)n, srv, o->repository);
 	}
+	o->shown_url = gitx_redact(o->url);
 	r = 0;
 done:
 	free(tmp);
@@ -291,7 +294,7 @@ static int checkout_plan(struct step_ctx *c, struct err *e)
 	}
 	cache = cache_dir(c);
 	mirror = gitx_mirror_path(cache, o.url);
-	say(c, "checkout: would fetch %s from %s", o.repository, o.url);
+	say(c, "checkout: would fetch %s from %s", o.repository, o.shown_url);
 	say(c, "  ref: %s", o.ref ? o.ref : o.this_repo ? "the commit being run" :
 	    "the remote's default branch");
 	if (gitx_init(e) < 0)
@@ -377,7 +380,7 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 		goto done;
 	}
 	say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
-	    st.cloned ? "cloned" : "fetched", o.url, st.received_objects,
+	    st.cloned ? "cloned" : "fetched", o.shown_url, st.received_objects,
 	    st.received_bytes >> 10, st.fetch_ms, mirror,
 	    st.rebuilt ? "; it had been left broken by an interrupted fetch and was rebuilt" :
 	    st.repaired ? "; an interrupted fetch had left it unfinished: checked and repaired by "
