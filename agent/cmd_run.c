@@ -154,11 +154,6 @@ static int add_pair(json_t *obj, const char *arg, const char *what, bool from_en
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The workflow files at path: the file itself, or the .yml and .yaml files in it. */
 static int workflow_files(struct strv *out, const char *path, struct err *e)
 {
@@ -181,8 +176,7 @@ static int workflow_files(struct strv *out, const char *path, struct err *e)
 			strv_push_owned(out, fs_join(path, de->d_name));
 	}
 	closedir(d);
-	if (out->n)
-		qsort(out->v, out->n, sizeof(*out->v), cmp_str);
+	strv_sort(out, 0);
 	if (!out->n)
 		return err_set(e, ERR_NOT_FOUND, "no workflow files (*.yml, *.yaml) in %s", path);
 	return 0;

@@ -23,11 +23,6 @@ static const char validate_usage[] =
 "  -C DIR   the repository root, for local actions (default: the current folder)\n"
 "  -q       print nothing when valid\n";
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void add_path(struct strv *files, const char *p, bool *missing)
 {
 	DIR *d;
@@ -54,8 +49,7 @@ static void add_path(struct strv *files, const char *p, bool *missing)
 					     str_ends_with(de->d_name, ".yaml")))
 			strv_push_owned(files, fs_join(p, de->d_name));
 	closedir(d);
-	if (files->n > first)
-		qsort(files->v + first, files->n - first, sizeof(*files->v), cmp_str);
+	strv_sort(files, first);
 }
 
 int cmd_validate(int argc, char **argv)

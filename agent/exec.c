@@ -70,7 +70,8 @@ json_t *job_contexts(struct run *r, struct job_state *js, json_t *matrix,
 	json_object_set(c, "vars", r->o->vars);
 	json_object_set(c, "secrets", r->o->secrets);
 	json_object_set(c, "inputs", r->call_inputs ? r->call_inputs : r->o->inputs);
-	json_object_set(c, "needs", js && js->needs_ctx ? js->needs_ctx : json_object());
+	json_object_set_new(c, "needs", js && js->needs_ctx ? json_incref(js->needs_ctx) :
+			    json_object());
 	json_object_set_new(c, "matrix", matrix ? json_incref(matrix) : json_object());
 	if (js) {
 		json_object_set_new(strategy, "fail-fast", json_boolean(js->fail_fast));

@@ -95,11 +95,6 @@ static int walk_dir(struct walk *w, const char *rel, int depth)
 	return ret;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int file_digest(unsigned char out[32], const char *path, struct err *e)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -176,7 +171,7 @@ int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
 		ret = 0;
 		goto done;
 	}
-	qsort(w.found.v, w.found.n, sizeof(*w.found.v), cmp_str);
+	strv_sort(&w.found, 0);
 	all = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(all, EVP_sha256(), NULL);
 	for (size_t i = 0; i < w.found.n; i++) {

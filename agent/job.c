@@ -75,8 +75,8 @@ static int host_spawn(void *ud, struct step_ctx *c, const char *const *argv,
 
 		if (job)
 			jr->job_timed_out = true;
-		stepio_say(jr, OUT_FAIL, x->prefix, "Error: the %s has timed out after %s",
-		    job ? "job" : "step", job ? "its timeout-minutes" : "its timeout-minutes");
+		stepio_say(jr, OUT_FAIL, x->prefix, "Error: the %s has timed out after "
+			   "its timeout-minutes", job ? "job" : "step");
 	}
 	return r;
 }
@@ -287,9 +287,6 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	/* if: */
 	if (st->if_ && st->if_->kind == YML_SCALAR && !yml_is_null(st->if_))
 		cond = xstrdup(st->if_->str);
-	else if (st->if_ && st->if_->kind == YML_SCALAR && st->if_->style == YML_PLAIN &&
-		 !strcmp(st->if_->str, "false"))
-		cond = xstrdup("false");
 	{
 		bool ok = true;
 

@@ -30,6 +30,17 @@ void strv_pushf(struct strv *sv, const char *fmt, ...)
 	strv_push_owned(sv, s);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void strv_sort(struct strv *sv, size_t from)
+{
+	if (sv->n > from + 1)
+		qsort(sv->v + from, sv->n - from, sizeof(*sv->v), cmp_str);
+}
+
 void strv_release(struct strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)

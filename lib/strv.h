@@ -20,6 +20,8 @@ void strv_push_owned(struct strv *sv, char *s);
 void strv_pushf(struct strv *sv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strv_release(struct strv *sv);
+/* Sort the entries from index `from` on, by strcmp. */
+void strv_sort(struct strv *sv, size_t from);
 /* For NAME=VALUE lists: set NAME to value, replacing an earlier entry. */
 void strv_setenv(struct strv *sv, const char *name, const char *value);
 /* Value of NAME in a NAME=VALUE list, borrowed, or NULL. */

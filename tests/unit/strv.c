@@ -41,6 +41,36 @@ static void test_strv_setenv_replaces(void **state)
 	strv_release(&sv);
 }
 
+/* strv_sort sorts from the index given on and leaves the rest as it is;
+ * fs_rel_inside keeps a relative path below its folder. */
+static void test_strv_sort_and_rel_inside(void **state)
+{
+	struct strv sv = STRV_INIT;
+
+	(void)state;
+	strv_push(&sv, "z");
+	strv_push(&sv, "c");
+	strv_push(&sv, "a");
+	strv_push(&sv, "b");
+	strv_sort(&sv, 1);
+	assert_string_equal(sv.v[0], "z");
+	assert_string_equal(sv.v[1], "a");
+	assert_string_equal(sv.v[3], "c");
+	assert_null(sv.v[4]);
+	strv_sort(&sv, 0);
+	assert_string_equal(sv.v[0], "a");
+	assert_string_equal(sv.v[3], "z");
+	strv_release(&sv);
+	assert_true(fs_rel_inside("a/b"));
+	assert_true(fs_rel_inside("a/..b"));
+	assert_false(fs_rel_inside(""));
+	assert_false(fs_rel_inside("/etc"));
+	assert_false(fs_rel_inside(".."));
+	assert_false(fs_rel_inside("../x"));
+	assert_false(fs_rel_inside("a/../../x"));
+	assert_false(fs_rel_inside("a/.."));
+}
+
 static void test_strv_fs_join_dirname(void **state)
 {
 	char *p;
@@ -110,6 +140,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strv_push_null_terminated),
 		cmocka_unit_test(test_strv_setenv_replaces),
+		cmocka_unit_test(test_strv_sort_and_rel_inside),
 		cmocka_unit_test(test_strv_fs_join_dirname),
 		cmocka_unit_test(test_strv_fs_write_read_remove),
 		cmocka_unit_test(test_strv_fs_which),
