@@ -456,13 +456,19 @@ static pid_t start_step(const struct buf *p, int *fds, size_t nfds)
 		argv[i] = (char *)proto_next(p, &pos);
 	s = proto_next(p, &pos);
 	envc = s ? strtol(s, NULL, 10) : -1;
-	if (envc < 0 || envc > 1 << 20)
+	if (envc < 0 || envc > 1 << 20) {
+		free(argv);
 		return -EINVAL;
+	}
 	envp = xcalloc((size_t)envc + 1, sizeof(*envp));
 	for (long i = 0; i < envc; i++)
 		envp[i] = (char *)proto_next(p, &pos);
-	if (pipe2(sp, O_CLOEXEC) < 0)
-		return -errno;
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		r = -errno;
+		free(argv);
+		free(envp);
+		return (pid_t)r;
+	}
 	/* vfork: no copy of the init's page tables per step; the child only
 	 * makes system calls on memory prepared above, then execs */
 	pid = vfork();
