@@ -32,7 +32,8 @@ CFLAGS ?= -O2 -g
 LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
-	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c
+	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c \
+	lib/git_stream.c
 WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \

@@ -52,6 +52,8 @@ const char *__lsan_default_suppressions(void)
 static void do_init(void)
 {
 	init_rc = git_libgit2_init();
+	if (init_rc >= 0)
+		init_rc = gitx_stream_register();
 }
 
 int gitx_ensure_init(struct err *e)

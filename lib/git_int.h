@@ -28,6 +28,15 @@ struct gitx_url {
 	char *path;	/* without the leading '/' of the URL form */
 };
 
+/* Put lib/git_stream.c's TCP stream in place of libgit2's own (once,
+ * from gitx_ensure_init): TCP_NODELAY and a bounded connect. */
+int gitx_stream_register(void);
+/* One such stream (for the tests); its int socket follows the git_stream
+ * and two char pointers, as in libgit2 1.5's own. */
+struct git_stream;
+int gitx_stream_new(struct git_stream **out, const char *host,
+		    const char *port);
+
 /* Split url; -1 (ERR_INVALID) when it is not a URL we can fetch. */
 int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
 void gitx_url_release(struct gitx_url *u);

@@ -24,6 +24,7 @@
 #include "fs.h"
 #include "git.h"
 #include "git_int.h"
+#include "strv.h"
 #include "util.h"
 
 #define LOCK_POLL_MS 50
@@ -35,6 +36,11 @@
 #define SUBMODULES_MAX 1000
 #define GC_ENTRIES_MAX 100000
 #define REFS_MAX 1000000
+/* More packs than this after a fetch are written again as one (git's
+ * gc.autoPackLimit is 50): libgit2 keeps every fetch's pack, and each
+ * one more is one more index to search for every object read. */
+#define PACKS_MAX 32
+#define PACK_DIR_ENTRIES_MAX 100000
 
 static long long ms_since(long long t0)
 {
@@ -208,6 +214,76 @@ static int mirror_create(git_repository **out, const char *mirror,
 	return 0;
 }
 
+/* The names of the packs (without ".pack") in pack_dir, at most
+ * PACK_DIR_ENTRIES_MAX entries looked at. */
+static int list_packs(struct strv *out, const char *pack_dir)
+{
+	DIR *d = opendir(pack_dir);
+	struct dirent *de;
+	int seen = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) && seen++ < PACK_DIR_ENTRIES_MAX) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 5 && strcmp(de->d_name + n - 5, ".pack") == 0)
+			strv_push_owned(out, xstrndup(de->d_name, n - 5));
+	}
+	closedir(d);
+	return 0;
+}
+
+static int insert_cb(const git_oid *oid, void *payload)
+{
+	return git_packbuilder_insert(payload, oid, NULL);
+}
+
+/* Write every object of the mirror into one pack and drop the packs it
+ * replaces, when there are more than PACKS_MAX. Every object is kept,
+ * reachable or not: a work tree may still borrow one that a force-push
+ * left behind. Under the mirror's lock; readers that hold an old pack
+ * open keep reading it, new ones find the objects in the new pack, which
+ * exists before any old one goes. A failure leaves the packs as they
+ * were, plus at most a pack that duplicates them. */
+static void consolidate(git_repository *repo, const char *mirror)
+{
+	char *dir = fs_join(mirror, "objects/pack");
+	struct strv packs = STRV_INIT;
+	git_packbuilder *pb = NULL;
+	git_odb *odb = NULL;
+	const char *keep;
+
+	if (list_packs(&packs, dir) < 0 || packs.n <= PACKS_MAX)
+		goto done;
+	if (git_repository_odb(&odb, repo) < 0 ||
+	    git_packbuilder_new(&pb, repo) < 0)
+		goto done;
+	git_packbuilder_set_threads(pb, 0);
+	if (git_odb_foreach(odb, insert_cb, pb) < 0 ||
+	    git_packbuilder_write(pb, dir, 0, NULL, NULL) < 0)
+		goto done;
+	keep = git_packbuilder_name(pb);
+	for (size_t i = 0; keep && i < packs.n; i++) {
+		char *idx, *pack;
+
+		if (strcmp(packs.v[i], keep) == 0)
+			continue;
+		/* the index first: a pack without one is not read */
+		idx = xasprintf("%s/%s.idx", dir, packs.v[i]);
+		pack = xasprintf("%s/%s.pack", dir, packs.v[i]);
+		if (unlink(idx) == 0 || errno == ENOENT)
+			unlink(pack);
+		free(idx);
+		free(pack);
+	}
+done:
+	git_packbuilder_free(pb);
+	git_odb_free(odb);
+	strv_release(&packs);
+	free(dir);
+}
+
 /* Fetch into an open mirror; marker and stats handled by the caller. */
 static int mirror_fetch(git_repository *repo, const char *mirror,
 			const char *url, const struct gitx_creds *c,
@@ -304,6 +380,7 @@ int gitx_mirror_update(char **mirror, const char *cache_dir, const char *url,
 		}
 		goto done;
 	}
+	consolidate(repo, path);
 	if (unlink(marker) < 0 && errno != ENOENT) {
 		err_sys(e, ERR_IO, "cannot remove %s", marker);
 		goto done;

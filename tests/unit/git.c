@@ -1,6 +1,13 @@
 /* Unit tests for lib/git.c: mirror names, URL parsing and redaction,
  * credentials refused (a stub HTTP server answering 401), known_hosts
  * matching and RSA key detection. Helpers in git_test.h. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <git2/sys/stream.h>
+
 #include "git_test.h"
 
 static void test_git_mirror_path(void **state)
@@ -335,10 +342,70 @@ static void test_git_key_is_rsa(void **state)
 
 /* A git daemon on a free loopback port, up within 5 seconds. */
 
+/* The stream libgit2 fetches through: TCP_NODELAY on (else every POST
+ * of a fetch waits 40 ms for a delayed ACK), data both ways, the socket
+ * where libgit2 1.5's SSH transport reads it, and errors that name the
+ * host and port. */
+static void test_git_stream(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), cfd, fd;
+	int nodelay = 0;
+	socklen_t ol = sizeof(nodelay);
+	char port[16], buf[8];
+	git_stream *st;
+	const git_error *ge;
+	struct {
+		git_stream parent;
+		char *host, *port;
+		int s;
+	} *view;
+
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+
+	assert_int_equal(gitx_stream_new(&st, "127.0.0.1", port), 0);
+	assert_int_equal(st->connect(st), 0);
+	view = (void *)st;
+	fd = view->s;
+	assert_true(fd >= 0);
+	assert_string_equal(view->host, "127.0.0.1");
+	assert_int_equal(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &ol), 0);
+	assert_true(nodelay);
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	assert_int_equal(st->write(st, "ping", 4, 0), 4);
+	assert_int_equal(read(cfd, buf, sizeof(buf)), 4);
+	assert_int_equal(write(cfd, "pong", 4), 4);
+	assert_int_equal(st->read(st, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "pong", 4);
+	close(cfd);
+	assert_int_equal(st->read(st, buf, sizeof(buf)), 0);	/* EOF */
+	st->close(st);
+	st->free(st);
+
+	/* nobody listens there any more */
+	close(lfd);
+	assert_int_equal(gitx_stream_new(&st, "127.0.0.1", port), 0);
+	assert_true(st->connect(st) < 0);
+	ge = git_error_last();
+	assert_non_null(ge);
+	assert_non_null(strstr(ge->message, "failed to connect to 127.0.0.1 port"));
+	assert_non_null(strstr(ge->message, port));
+	assert_non_null(strstr(ge->message, "refused"));
+	st->free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_git_mirror_path),
+		cmocka_unit_test(test_git_stream),
 		cmocka_unit_test(test_git_url_parse),
 		cmocka_unit_test(test_git_redact),
 		cmocka_unit_test(test_git_creds_for),

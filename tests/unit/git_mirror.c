@@ -169,6 +169,55 @@ static void test_git_force_push_and_prune(void **state)
 	free(url);
 }
 
+static size_t count_packs(const char *mirror)
+{
+	char *n = sh_out("ls %s/objects/pack | grep -c '\\.pack$'", mirror);
+	size_t count = strtoul(n, NULL, 10);
+
+	free(n);
+	return count;
+}
+
+/* Every fetch leaves a pack; past 32 they become one, and nothing is
+ * lost: not the history, not a commit a force-push left behind. */
+static void test_git_packs_consolidated(void **state)
+{
+	char *url, *src = make_src("src-packs", &url), *cache = tpath("cache-packs");
+	char *m = update(cache, url, NULL), *gone, *want, *out, sha[41];
+	struct err e = ERR_INIT;
+	size_t before = 0, after;
+
+	sh("cd %s && echo lost > lost.txt && " GIT " add lost.txt && " GIT
+	   " commit -qm lost", src);
+	free(update(cache, url, NULL));
+	gone = rev(src, "main");
+	sh("cd %s && " GIT " reset -q --hard HEAD~1", src);
+	for (int i = 0; i < 40; i++) {
+		before = count_packs(m);
+		sh("cd %s && echo %d > n.txt && " GIT " add n.txt && " GIT
+		   " commit -qm n%d", src, i, i);
+		free(update(cache, url, NULL));
+		after = count_packs(m);
+		if (after < before)
+			break;
+	}
+	assert_int_equal(before, 32);	/* the 33rd made them one */
+	assert_int_equal(count_packs(m), 1);
+	want = rev(src, "main");
+	assert_int_equal(gitx_resolve(sha, NULL, m, url, "main", &e), 0);
+	assert_string_equal(sha, want);
+	sh("git -C %s cat-file -e %s", m, gone);
+	out = sh_out("git -C %s fsck --full 2>&1 | grep -v '^dangling' | wc -l", m);
+	assert_string_equal(out, "0");
+	free(out);
+	free(want);
+	free(gone);
+	free(m);
+	free(cache);
+	free(src);
+	free(url);
+}
+
 static void test_git_alternates(void **state)
 {
 	char *url, *src = make_src("src-alt", &url), *cache = tpath("cache-alt");
@@ -501,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_git_unknown_ref),
 		cmocka_unit_test(test_git_incremental_fetch),
 		cmocka_unit_test(test_git_force_push_and_prune),
+		cmocka_unit_test(test_git_packs_consolidated),
 		cmocka_unit_test(test_git_alternates),
 		cmocka_unit_test(test_git_clean),
 		cmocka_unit_test(test_git_concurrent_updates),
