@@ -14,9 +14,9 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := yaml-0.1 jansson libgit2
+PKGS := yaml-0.1 jansson libgit2 libcurl expat libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2 -lcurl -lexpat -lmicrohttpd)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
@@ -33,24 +33,27 @@ LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
 	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c \
-	lib/git_stream.c
+	lib/git_stream.c lib/xml.c lib/jwt.c lib/jwt_keyring.c lib/jwt_verify.c lib/aws/sigv4.c lib/aws/client.c \
+	lib/aws/creds.c lib/aws/endpoint.c lib/aws/error.c lib/aws/profile.c \
+	lib/aws/proto.c lib/aws/sts.c lib/aws/s3.c
 WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
 	workflows/matrix.c workflows/filter.c
 SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
-STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c
+STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
+	steps/stepx.c steps/aws_creds.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
-	agent/hashfiles.c agent/cmd_cache.c agent/report.c agent/jobenv.c
+	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob git git_mirror
-FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd
+	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt aws
+FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws
 
 REL := build/rel
 ASAN := build/asan

@@ -7,6 +7,8 @@ const struct cli_cmd cli_cmds[] = {
 	{ "run", "run or dry-run workflows on this machine", cmd_run },
 	{ "validate", "check workflow files and report every error", cmd_validate },
 	{ "cache", "manage the git mirror cache (gantry cache gc)", cmd_cache },
+	{ "aws", "AWS operations with the AWS CLI's flags (gantry aws sts ...)", cmd_aws },
+	{ "oidc", "the OIDC issuer's documents and keys (discovery, publish, rotate)", cmd_oidc },
 	{ "version", "print gantry's version", cmd_version },
 	{ NULL, NULL, NULL },
 };

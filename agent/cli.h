@@ -24,5 +24,7 @@ int cmd_run(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
+int cmd_aws(int argc, char **argv);
+int cmd_oidc(int argc, char **argv);
 
 #endif

@@ -3,6 +3,7 @@
  * machine, with act's flags where act has one.
  */
 #include "cli.h"
+#include "oidc.h"
 #include "report.h"
 #include "run.h"
 #include "../lib/buf.h"
@@ -53,6 +54,9 @@ static const char run_usage[] =
 "                           (default: the system's; verification is always on)\n"
 "      --fresh-checkout     check the repository being run out of its commit into\n"
 "                           a clean workspace, instead of using the working tree\n"
+"      --oidc-issuer URL    the issuer of jobs' OIDC tokens (id-token: write),\n"
+"                           where its discovery document is published (gantry\n"
+"                           oidc publish); default: gantry's loopback endpoint\n"
 "      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
 "                           failing when it cannot be set up; off: no isolation\n"
 "      --network MODE       host (default), loopback (only lo) or none\n"
@@ -74,6 +78,7 @@ struct run_args {
 	bool dry_run, list, graph, keep_temp, sandbox_off, fresh;
 	const char *cache_dir;
 	const char *ca_bundle;
+	const char *oidc_issuer;
 	enum sbx_net net;
 	long long memory;
 	long pids;
@@ -294,11 +299,22 @@ static int parse_size(const char *s, long long *out)
 	return 0;
 }
 
+/* Whether a job of wf may ask for OIDC tokens (a called workflow's jobs
+ * too: the issuer is opened for any call, it costs one key read). */
+static bool wants_oidc(const struct workflow *wf)
+{
+	for (size_t i = 0; i < wf->n_jobs; i++)
+		if (wf->jobs[i].uses ||
+		    oidc_permitted(wf->permissions, wf->jobs[i].permissions))
+			return true;
+	return false;
+}
+
 static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -324,6 +340,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "cache-dir", required_argument, NULL, O_CACHE },
 		{ "fresh-checkout", no_argument, NULL, O_FRESH },
 		{ "ca-bundle", required_argument, NULL, O_CA },
+		{ "oidc-issuer", required_argument, NULL, O_OIDC },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -372,6 +389,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_KEEP: a->keep_temp = true; break;
 		case O_CACHE: a->cache_dir = optarg; break;
 		case O_FRESH: a->fresh = true; break;
+		case O_OIDC: a->oidc_issuer = optarg; break;
 		case O_CA:
 			if (!fs_exists(optarg))
 				return err_set(e, ERR_NOT_FOUND, "--ca-bundle %s: no such file",
@@ -434,6 +452,7 @@ int cmd_run(int argc, char **argv)
 	struct strv files = STRV_INIT, hide = STRV_INIT;
 	struct workflow **wfs = NULL;
 	struct mask *mask = NULL;
+	struct oidc_issuer *oidc = NULL;
 	struct out out;
 	struct run_opts o = { 0 };
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
@@ -657,6 +676,14 @@ int cmd_run(int argc, char **argv)
 		}
 		else
 			out_printf(&out, OUT_INFO, NULL, "Running %s on %s", wf->path, a.event);
+		if (!oidc && !a.dry_run && wants_oidc(wf)) {
+			struct oidc_opts oo = { .issuer = a.oidc_issuer,
+						.alg = JWT_RS256 };
+
+			if (oidc_issuer_new(&oidc, &oo, &e) < 0)
+				goto fail;
+			o.oidc = oidc;
+		}
 		if (run_workflow(&summary, wf, &o, &e) < 0)
 			goto fail;
 		if (!a.dry_run)
@@ -692,6 +719,7 @@ fail:
 	}
 	ret = 2;
 done:
+	oidc_issuer_free(oidc);
 	if (temp && !a.keep_temp)
 		fs_remove_tree(temp, NULL);
 	else if (temp)

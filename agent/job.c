@@ -9,6 +9,8 @@
  * prints the plan instead of running anything.
  */
 #include "job_int.h"
+#include "oidc.h"
+#include "../lib/mask.h"
 #include "../lib/buf.h"
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
@@ -118,11 +120,49 @@ static int host_run_steps(void *ud, struct step_ctx *c,
 	return r;
 }
 
+static void host_add_mask(void *ud, const char *value)
+{
+	struct stepexec *x = ud;
+
+	if (value && *value)
+		mask_add(x->jr->run->o->mask, value);
+}
+
+static void host_export_env(void *ud, const char *name, const char *value)
+{
+	struct stepexec *x = ud;
+
+	json_object_set_new(x->jr->env, name, json_string(value));
+}
+
+static json_t *host_oidc_claims(void *ud)
+{
+	struct stepexec *x = ud;
+
+	return x->jr->oidc_claims ? json_incref(x->jr->oidc_claims) : NULL;
+}
+
+static void host_keep_aws(void *ud, struct aws_credp *p,
+			  void (*release)(void *arg), void *arg)
+{
+	struct jobrun *jr = ((struct stepexec *)ud)->jr;
+
+	if (jr->aws_release)
+		jr->aws_release(jr->aws_arg);
+	jr->aws = p;
+	jr->aws_release = release;
+	jr->aws_arg = arg;
+}
+
 static const struct step_host job_host = {
 	.info = stepio_info,
 	.spawn = host_spawn,
 	.run_steps = host_run_steps,
 	.plan = stepio_plan,
+	.add_mask = host_add_mask,
+	.export_env = host_export_env,
+	.oidc_claims = host_oidc_claims,
+	.keep_aws = host_keep_aws,
 };
 
 /* ---- one step ---- */
@@ -475,6 +515,15 @@ static int run_step_list(struct jobrun *jr, struct scope *sc,
 
 static void jobrun_release(struct jobrun *jr)
 {
+	if (jr->aws_release)
+		jr->aws_release(jr->aws_arg);
+	if (jr->oidc_bearer) {
+		oidc_job_unregister(jr->run->o->oidc, jr->oidc_bearer);
+		explicit_bzero(jr->oidc_bearer, strlen(jr->oidc_bearer));
+	}
+	free(jr->oidc_bearer);
+	free(jr->oidc_url);
+	json_decref(jr->oidc_claims);
 	sbx_job_free(jr->sbx);
 	json_decref(jr->ctx);
 	json_decref(jr->env);
@@ -593,6 +642,11 @@ void inst_run(struct inst *in)
 		free(s);
 	}
 
+	if (jobenv_oidc(&jr, &xe, &e) < 0) {
+		stepio_say(&jr, OUT_FAIL, dry(&jr) ? NULL : jr.prefix, "Error: %s", e.msg);
+		in->result = RES_FAILURE;
+		goto done;
+	}
 	if (!dry(&jr) && r->o->sandbox && jobenv_sandbox(&jr, &e) < 0) {
 		/* strict: no isolation, no steps */
 		stepio_say(&jr, OUT_FAIL, jr.prefix, "Error: %s", e.msg);

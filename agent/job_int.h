@@ -14,6 +14,8 @@
 #include "../workflows/yml.h"
 #include "../sandbox/sbx.h"
 
+struct aws_credp;
+
 /* Summaries, like GitHub's, are capped per step. */
 #define STEP_SUMMARY_MAX (1024 * 1024)
 #define FILE_CMD_MAX (16 * 1024 * 1024)
@@ -43,6 +45,16 @@ struct jobrun {
 	long long deadline_ns;		/* job timeout, 0 for none */
 	bool job_timed_out;
 	unsigned step_seq;
+	/* OIDC: the job's claims when its permissions grant id-token:
+	 * write; the token request URL and bearer once registered */
+	json_t *oidc_claims;
+	char *oidc_url;
+	char *oidc_bearer;		/* a secret: masked, wiped */
+	/* AWS credentials a step set up for the job (configure-aws-
+	 * credentials): refreshed into every later step's environment */
+	struct aws_credp *aws;
+	void (*aws_release)(void *arg);
+	void *aws_arg;
 };
 
 /* The state of a composite action's steps or the job's own. */
@@ -110,6 +122,9 @@ void jobenv_outputs(struct jobrun *jr, const struct expr_env *xe);
 int jobenv_write_event(struct jobrun *jr, struct err *e);
 /* The job's sandbox (fails closed). */
 int jobenv_sandbox(struct jobrun *jr, struct err *e);
+/* OIDC: when the job's permissions grant id-token: write, its claims,
+ * and (not in a dry run) its registration with the run's issuer. */
+int jobenv_oidc(struct jobrun *jr, const struct expr_env *xe, struct err *e);
 
 /* stepio.c: a step's output and what it says back */
 void stepio_say(struct jobrun *jr, enum out_kind kind, const char *prefix,

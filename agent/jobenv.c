@@ -4,6 +4,8 @@
  * the event file and the job's sandbox.
  */
 #include "job_int.h"
+#include "oidc.h"
+#include "../lib/mask.h"
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
 #include "../lib/util.h"
@@ -185,4 +187,44 @@ int jobenv_sandbox(struct jobrun *jr, struct err *e)
 	if (sbx_job_new(&jr->sbx, &so, e) < 0)
 		return err_wrap(e, "job %s", jr->in->label);
 	return 0;
+}
+
+/* environment: NAME | { name: NAME, url: URL } */
+static int environment_name(char **out, const struct wf_job *job,
+			    const struct expr_env *xe, struct err *e)
+{
+	const struct yml_node *n = job->environment;
+
+	*out = NULL;
+	if (n && n->kind == YML_MAP)
+		n = yml_get(n, "name");
+	if (!n || yml_is_null(n))
+		return 0;
+	return eval_str(out, n, xe, e);
+}
+
+int jobenv_oidc(struct jobrun *jr, const struct expr_env *xe, struct err *e)
+{
+	struct run *r = jr->run;
+	char *envname = NULL;
+	int rc = -1;
+
+	if (!oidc_permitted(r->wf->permissions, jr->job->permissions))
+		return 0;
+	if (environment_name(&envname, jr->job, xe, e) < 0)
+		return -1;
+	jr->oidc_claims = oidc_job_claims(json_object_get(jr->ctx, "github"),
+					  envname, NULL);
+	if (dry(jr) || !r->o->oidc) {
+		rc = 0;
+		goto done;
+	}
+	if (oidc_job_register(r->o->oidc, jr->oidc_claims, r->o->mask, &jr->oidc_url,
+			      &jr->oidc_bearer, e) < 0)
+		goto done;
+	mask_add(r->o->mask, jr->oidc_bearer);
+	rc = 0;
+done:
+	free(envname);
+	return rc;
 }

@@ -26,6 +26,8 @@
 #include "../workflows/workflow.h"
 #include "output.h"
 
+struct oidc_issuer;
+
 enum result { RES_SUCCESS, RES_FAILURE, RES_CANCELLED, RES_SKIPPED };
 
 const char *result_name(enum result r);
@@ -55,6 +57,7 @@ struct run_opts {
 	const char *ca_bundle;		/* TLS roots for checkouts; NULL: the system's */
 	const char *source_dir;		/* the working tree the run started in */
 	bool fresh_checkout;
+	struct oidc_issuer *oidc;	/* borrowed; NULL: no job may ask for tokens */
 };
 
 /* Run wf. 0 with *summary (new reference) whatever the jobs' results;

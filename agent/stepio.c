@@ -10,6 +10,8 @@
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
 #include "../lib/log.h"
+#include "../lib/mask.h"
+#include "../lib/aws/creds.h"
 #include "../lib/util.h"
 
 #include <errno.h>
@@ -369,6 +371,28 @@ int stepio_apply_files(struct jobrun *jr, json_t *outputs, struct err *e)
 	return ret;
 }
 
+/* AWS credentials a step set up for the job, fresh for this step: a
+ * step that starts within five minutes of their expiry gets new ones. */
+static void refresh_aws(struct strv *envp, struct jobrun *jr)
+{
+	struct aws_creds c;
+	struct err e = ERR_INIT;
+
+	if (aws_credp_get(jr->aws, &c, &e) < 0) {
+		stepio_say(jr, OUT_WARN, jr->prefix, "warning: the job's AWS "
+			   "credentials could not be refreshed: %s", e.msg);
+		return;
+	}
+	mask_add(jr->run->o->mask, c.secret_access_key);
+	if (c.session_token)
+		mask_add(jr->run->o->mask, c.session_token);
+	strv_setenv(envp, "AWS_ACCESS_KEY_ID", c.access_key_id);
+	strv_setenv(envp, "AWS_SECRET_ACCESS_KEY", c.secret_access_key);
+	if (c.session_token)
+		strv_setenv(envp, "AWS_SESSION_TOKEN", c.session_token);
+	aws_creds_release(&c);
+}
+
 /* The step's process environment. */
 void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
 		       json_t *env, const char *cmd_dir, const char *step_name)
@@ -439,6 +463,12 @@ void stepio_build_envp(struct strv *envp, struct jobrun *jr, struct scope *sc,
 	buf_adds(&path, strv_getenv(envp, "PATH") ? strv_getenv(envp, "PATH") : "");
 	strv_setenv(envp, "PATH", path.ptr);
 	buf_release(&path);
+	if (jr->oidc_bearer) {
+		strv_setenv(envp, "ACTIONS_ID_TOKEN_REQUEST_URL", jr->oidc_url);
+		strv_setenv(envp, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", jr->oidc_bearer);
+	}
+	if (jr->aws)
+		refresh_aws(envp, jr);
 }
 
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int fs_read_file(struct buf *b, const char *path, struct err *e)
@@ -89,6 +91,89 @@ int fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
 	ret = 0;
 done:
 	free(tmp);
+	return ret;
+}
+
+/* path.tmp-XXXXXX with six random letters and digits (from the clock and
+ * pid when getrandom fails: O_EXCL keeps a guessed name safe anyway). */
+static char *tmp_name_beside(const char *path)
+{
+	static const char chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	static unsigned counter;
+	unsigned char r[6];
+	char suffix[7];
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		unsigned long v;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (unsigned long)ts.tv_nsec ^ (unsigned long)ts.tv_sec << 20 ^
+		    (unsigned long)getpid() << 8 ^ counter++;
+		for (size_t i = 0; i < sizeof(r); i++, v = v * 2654435761u + 1)
+			r[i] = (unsigned char)(v >> 11);
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		suffix[i] = chars[r[i] % (sizeof(chars) - 1)];
+	suffix[6] = '\0';
+	return xasprintf("%s.tmp-%s", path, suffix);
+}
+
+int fs_write_file_sync(const char *path, const void *data, size_t len,
+		       mode_t mode, struct err *e)
+{
+	char *tmp = NULL, *dir = NULL;
+	int fd = -1, dfd = -1, ret = -1;
+	bool created = false;
+
+	for (int tries = 0; fd < 0 && tries < 100; tries++) {
+		free(tmp);
+		tmp = tmp_name_beside(path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
+			  mode);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		err_sys(e, ERR_IO, "cannot create a temporary file beside %s", path);
+		goto done;
+	}
+	created = true;
+	/* fchmod: exactly mode, whatever the umask */
+	if (fchmod(fd, mode) < 0 || fs_write_all(fd, data, len) < 0 ||
+	    fsync(fd) < 0) {
+		err_sys(e, ERR_IO, "cannot write %s", path);
+		goto done;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		err_sys(e, ERR_IO, "cannot write %s", path);
+		goto done;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		err_sys(e, ERR_IO, "cannot write %s", path);
+		goto done;
+	}
+	created = false;	/* it is path now */
+	dir = fs_dirname(path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0) {
+		err_sys(e, ERR_IO, "wrote %s, but cannot sync its folder %s",
+			path, dir);
+		goto done;
+	}
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (created)
+		unlink(tmp);
+	free(tmp);
+	free(dir);
 	return ret;
 }
 

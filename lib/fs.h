@@ -18,6 +18,15 @@ int fs_read_file(struct buf *b, const char *path, struct err *e);
  * rename), with the given mode. */
 int fs_write_file(const char *path, const void *data, size_t len, mode_t mode,
 		  struct err *e);
+/* As fs_write_file, and durable: the temporary file (path.tmp-XXXXXX,
+ * created with O_EXCL and mode, then set to exactly mode whatever the
+ * umask) is written, fsynced and renamed over path, then the folder is
+ * fsynced. On a failure before the rename the temporary file is removed
+ * and path is untouched; a failure to sync the folder after the rename
+ * leaves path with the new data (written, perhaps not yet durable). The
+ * folder must exist. Errors are ERR_IO and name path. */
+int fs_write_file_sync(const char *path, const void *data, size_t len,
+		       mode_t mode, struct err *e);
 /* Write all of data to fd, going on after short writes and EINTR; 0, or
  * -1 with errno set. */
 int fs_write_all(int fd, const void *data, size_t len);

@@ -10,6 +10,7 @@
  * to .git/config or printed.
  */
 #include "step.h"
+#include "stepx.h"
 #include "../lib/buf.h"
 #include "../lib/fs.h"
 #include "../lib/git.h"
@@ -67,58 +68,6 @@ static void co_release(struct co *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static void say(struct step_ctx *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void say(struct step_ctx *c, const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (c->dry_run)
-		c->host->plan(c->host_ud, b.ptr);
-	else
-		c->host->info(c->host_ud, b.ptr);
-	buf_release(&b);
-}
-
-/* An input from with:, expressions resolved; def when absent or empty. */
-static int input(char **out, struct step_ctx *c, const char *name, const char *def,
-		 struct err *e)
-{
-	const struct yml_node *w = c->step->with;
-	const struct yml_node *v = w && w->kind == YML_MAP ? yml_get(w, name) : NULL;
-	char *s = NULL;
-
-	*out = NULL;
-	if (v && v->kind == YML_SCALAR && !yml_is_null(v)) {
-		if (expr_interpolate(&s, v->str, c->xenv, e) < 0)
-			return err_wrap(e, "input '%s'", name);
-		if (*s) {
-			*out = s;
-			return 0;
-		}
-		free(s);
-	}
-	*out = def ? xstrdup(def) : NULL;
-	return 0;
-}
-
-static bool truthy_input(const char *s, bool def)
-{
-	if (!s || !*s)
-		return def;
-	return !str_casecmp(s, "true");
-}
-
-static const char *gh(struct step_ctx *c, const char *key)
-{
-	return jsonx_str(json_object_get(c->xenv->contexts, "github"), key);
-}
-
 /* path: input, inside the workspace only. */
 static int resolve_path(char **out, struct step_ctx *c, const char *p, struct err *e)
 {
@@ -142,50 +91,38 @@ static int resolve_path(char **out, struct step_ctx *c, const char *p, struct er
 static int read_inputs(struct co *o, struct step_ctx *c, struct err *e)
 {
 	char *tmp = NULL, *path = NULL;
-	const char *gh_repo = gh(c, "repository");
-	const struct yml_node *w = c->step->with;
+	const char *gh_repo = stepx_github(c, "repository");
 	int r = -1;
 
 	memset(o, 0, sizeof(*o));
-	if (w && w->kind == YML_MAP) {
-		for (size_t i = 0; i < w->n_pairs; i++) {
-			bool known = false;
-
-			for (const char *const *k = known_inputs; *k; k++)
-				if (!strcmp(*k, w->pairs[i].key->str))
-					known = true;
-			if (!known)
-				say(c, "warning: unexpected input '%s': actions/checkout has no such input",
-				    w->pairs[i].key->str);
-		}
-	}
-	if (input(&o->repository, c, "repository", gh_repo, e) < 0 ||
-	    input(&o->server, c, "github-server-url", gh(c, "server_url"), e) < 0 ||
-	    input(&o->ref, c, "ref", NULL, e) < 0 ||
-	    input(&o->token, c, "token", gh(c, "token"), e) < 0 ||
-	    input(&o->ssh_key, c, "ssh-key", NULL, e) < 0 ||
-	    input(&o->known_hosts, c, "ssh-known-hosts", NULL, e) < 0 ||
-	    input(&o->ssh_user, c, "ssh-user", "git", e) < 0 ||
-	    input(&path, c, "path", NULL, e) < 0 ||
-	    input(&o->submodules, c, "submodules", "false", e) < 0 ||
-	    input(&o->fetch_depth, c, "fetch-depth", NULL, e) < 0)
+	stepx_check_inputs(c, known_inputs, "actions/checkout");
+	if (stepx_input(&o->repository, c, "repository", gh_repo, e) < 0 ||
+	    stepx_input(&o->server, c, "github-server-url", stepx_github(c, "server_url"), e) < 0 ||
+	    stepx_input(&o->ref, c, "ref", NULL, e) < 0 ||
+	    stepx_input(&o->token, c, "token", stepx_github(c, "token"), e) < 0 ||
+	    stepx_input(&o->ssh_key, c, "ssh-key", NULL, e) < 0 ||
+	    stepx_input(&o->known_hosts, c, "ssh-known-hosts", NULL, e) < 0 ||
+	    stepx_input(&o->ssh_user, c, "ssh-user", "git", e) < 0 ||
+	    stepx_input(&path, c, "path", NULL, e) < 0 ||
+	    stepx_input(&o->submodules, c, "submodules", "false", e) < 0 ||
+	    stepx_input(&o->fetch_depth, c, "fetch-depth", NULL, e) < 0)
 		goto done;
-	if (input(&tmp, c, "clean", "true", e) < 0)
+	if (stepx_input(&tmp, c, "clean", "true", e) < 0)
 		goto done;
-	o->clean = truthy_input(tmp, true);
+	o->clean = stepx_truthy(tmp, true);
 	free(tmp);
-	if (input(&tmp, c, "lfs", "false", e) < 0)
+	if (stepx_input(&tmp, c, "lfs", "false", e) < 0)
 		goto done;
-	o->lfs = truthy_input(tmp, false);
+	o->lfs = stepx_truthy(tmp, false);
 	if (o->lfs) {
 		err_set(e, ERR_INVALID, "lfs: true is not supported yet: gantry's checkout "
 			"fetches no Git LFS objects; run `git lfs pull` in a run: step");
 		goto done;
 	}
 	free(tmp);
-	if (input(&tmp, c, "persist-credentials", "true", e) < 0)
+	if (stepx_input(&tmp, c, "persist-credentials", "true", e) < 0)
 		goto done;
-	o->persist = truthy_input(tmp, true);
+	o->persist = stepx_truthy(tmp, true);
 	free(tmp);
 	tmp = NULL;
 	if (!o->repository || !strchr(o->repository, '/')) {
@@ -287,27 +224,27 @@ static int checkout_plan(struct step_ctx *c, struct err *e)
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
 	if (use_working_tree(&o, c)) {
-		say(c, "checkout: %s uses the working tree %s as it is (--fresh-checkout "
+		stepx_say(c, "checkout: %s uses the working tree %s as it is (--fresh-checkout "
 		    "clones the commit instead)", o.repository, c->workspace);
 		ret = 0;
 		goto done;
 	}
 	cache = cache_dir(c);
 	mirror = gitx_mirror_path(cache, o.url);
-	say(c, "checkout: would fetch %s from %s", o.repository, o.shown_url);
-	say(c, "  ref: %s", o.ref ? o.ref : o.this_repo ? "the commit being run" :
+	stepx_say(c, "checkout: would fetch %s from %s", o.repository, o.shown_url);
+	stepx_say(c, "  ref: %s", o.ref ? o.ref : o.this_repo ? "the commit being run" :
 	    "the remote's default branch");
 	if (gitx_init(e) < 0)
 		goto done;
 	if (!fs_exists(mirror))
-		say(c, "  mirror: %s (not there yet: the first fetch clones it)", mirror);
+		stepx_say(c, "  mirror: %s (not there yet: the first fetch clones it)", mirror);
 	else if (o.ref && gitx_mirror_has(mirror, o.ref))
-		say(c, "  mirror: %s (already has %s: nothing to download)", mirror, o.ref);
+		stepx_say(c, "  mirror: %s (already has %s: nothing to download)", mirror, o.ref);
 	else
-		say(c, "  mirror: %s (there; an incremental fetch brings it up to date)", mirror);
-	say(c, "  into: %s%s", o.path, o.clean ? " (untracked files removed)" : "");
+		stepx_say(c, "  mirror: %s (there; an incremental fetch brings it up to date)", mirror);
+	stepx_say(c, "  into: %s%s", o.path, o.clean ? " (untracked files removed)" : "");
 	if (strcmp(o.submodules, "false"))
-		say(c, "  submodules: %s", o.submodules);
+		stepx_say(c, "  submodules: %s", o.submodules);
 	ret = 0;
 done:
 	free(cache);
@@ -344,12 +281,12 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
 	if (o.fetch_depth && strcmp(o.fetch_depth, "0"))
-		say(c, "fetch-depth %s: gantry keeps the full history in its mirror, so later "
+		stepx_say(c, "fetch-depth %s: gantry keeps the full history in its mirror, so later "
 		    "fetches are incremental; the work tree is the same", o.fetch_depth);
 	if (use_working_tree(&o, c)) {
-		say(c, "using the working tree %s as it is (gantry run --fresh-checkout "
+		stepx_say(c, "using the working tree %s as it is (gantry run --fresh-checkout "
 		    "clones the commit into a clean workspace instead)", c->workspace);
-		set_outputs(c, gh(c, "ref"), gh(c, "sha"));
+		set_outputs(c, stepx_github(c, "ref"), stepx_github(c, "sha"));
 		c->outcome = STEP_SUCCESS;
 		ret = 0;
 		goto done;
@@ -369,17 +306,17 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	if (o.token && *o.token) {
 		cr.token = o.token;
 		if (str_starts_with(o.url, "http://"))
-			say(c, "warning: the token goes to %s over plain HTTP, unencrypted",
+			stepx_say(c, "warning: the token goes to %s over plain HTTP, unencrypted",
 			    o.repository);
 	}
 	cr.ca_bundle = c->ca_bundle;
 	if (gitx_mirror_update(&mirror, cache, o.url, &cr, &st, e) < 0) {
 		if (kh && strstr(e->msg, kh))
-			say(c, "the known hosts file named above holds the ssh-known-hosts "
+			stepx_say(c, "the known hosts file named above holds the ssh-known-hosts "
 			    "input: fix the input");
 		goto done;
 	}
-	say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
+	stepx_say(c, "%s %s: %zu objects, %zu KiB in %lld ms (mirror %s)%s",
 	    st.cloned ? "cloned" : "fetched", o.shown_url, st.received_objects,
 	    st.received_bytes >> 10, st.fetch_ms, mirror,
 	    st.rebuilt ? "; it had been left broken by an interrupted fetch and was rebuilt" :
@@ -389,9 +326,9 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	if (!ref && o.this_repo) {
 		/* the commit being run, on its branch, as actions/checkout
 		 * checks out the triggering ref at github.sha */
-		ref = gh(c, "sha");
-		if (gh(c, "ref") && str_starts_with(gh(c, "ref"), "refs/"))
-			full_ref_default = gh(c, "ref");
+		ref = stepx_github(c, "sha");
+		if (stepx_github(c, "ref") && str_starts_with(stepx_github(c, "ref"), "refs/"))
+			full_ref_default = stepx_github(c, "ref");
 	}
 	if (!ref || !*ref)
 		ref = "HEAD";
@@ -409,14 +346,14 @@ static int checkout_run(struct step_ctx *c, struct err *e)
 	co.clean = o.clean;
 	if (fs_mkdirs(o.path, 0755, e) < 0 || gitx_checkout(&co, &st, e) < 0)
 		goto done;
-	say(c, "checked out %.12s%s%s into %s in %lld ms", sha, full_ref ? " " : "",
+	stepx_say(c, "checked out %.12s%s%s into %s in %lld ms", sha, full_ref ? " " : "",
 	    full_ref ? full_ref : "", o.path, st.checkout_ms);
 	if (strcmp(o.submodules, "false") &&
 	    gitx_submodules(o.path, o.url, cache, !strcmp(o.submodules, "recursive"),
 			    &cr, e) < 0)
 		goto done;
 	if (o.persist && cr.token)
-		say(c, "persist-credentials: the token is not written into .git/config; "
+		stepx_say(c, "persist-credentials: the token is not written into .git/config; "
 		    "git commands in later steps pass their own credentials");
 	set_outputs(c, full_ref ? full_ref : ref, sha);
 	c->outcome = STEP_SUCCESS;

@@ -28,6 +28,7 @@
 enum step_outcome { STEP_SUCCESS, STEP_FAILURE, STEP_CANCELLED, STEP_SKIPPED };
 
 struct step_ctx;
+struct aws_credp;
 
 struct step_host {
 	/* A line about the step from gantry ("using the working tree"),
@@ -46,6 +47,20 @@ struct step_host {
 			 struct err *e);
 	/* Dry run: one line of the step's plan. */
 	void (*plan)(void *ud, const char *line);
+	/* Mask value in everything printed from now on. */
+	void (*add_mask)(void *ud, const char *value);
+	/* Set NAME for the job's later steps, as GITHUB_ENV does. */
+	void (*export_env)(void *ud, const char *name, const char *value);
+	/* The job's OIDC claims (new reference) when its permissions grant
+	 * id-token: write, else NULL; the token URL and bearer are in the
+	 * step's environment (ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN). */
+	json_t *(*oidc_claims)(void *ud);
+	/* Give the job AWS credentials to keep fresh: every later step's
+	 * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN
+	 * come from p, refreshed before they expire. The job calls
+	 * release(arg) at its end (which frees p). */
+	void (*keep_aws)(void *ud, struct aws_credp *p,
+			 void (*release)(void *arg), void *arg);
 };
 
 struct step_ctx {
@@ -105,5 +120,6 @@ int steps_shell_argv(struct strv *out, const char *shell, const char *script,
 extern const struct step_type step_type_run;
 extern const struct step_type step_type_composite;
 extern const struct step_type step_type_checkout;
+extern const struct step_type step_type_aws_creds;
 
 #endif

@@ -1,0 +1,28 @@
+/*
+ * stepx: what built-in step types share: their inputs (with:, expressions
+ * resolved), a line in the log or the plan, the github context.
+ */
+#ifndef GANTRY_STEPX_H
+#define GANTRY_STEPX_H
+
+#include <stdbool.h>
+
+#include "step.h"
+
+/* An input from with:, expressions resolved; a copy of def when absent or
+ * empty (NULL when def is). *out owned. */
+int stepx_input(char **out, struct step_ctx *c, const char *name,
+		const char *def, struct err *e);
+/* "true" (any case) is true; absent or empty is def; anything else false. */
+bool stepx_truthy(const char *s, bool def);
+/* A line about the step: the plan in a dry run, else the log; masked. */
+void stepx_say(struct step_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A warning for each with: key not in known (NULL-terminated), as GitHub
+ * gives for an action's unexpected input. */
+void stepx_check_inputs(struct step_ctx *c, const char *const *known,
+			const char *action);
+/* A member of the github context, or NULL. Borrowed. */
+const char *stepx_github(struct step_ctx *c, const char *key);
+
+#endif
