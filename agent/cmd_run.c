@@ -57,6 +57,7 @@ static const char run_usage[] =
 "      --oidc-issuer URL    the issuer of jobs' OIDC tokens (id-token: write),\n"
 "                           where its discovery document is published (gantry\n"
 "                           oidc publish); default: gantry's loopback endpoint\n"
+"      --oidc-lifetime S    how long jobs' OIDC tokens live (default 600 s)\n"
 "      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
 "                           failing when it cannot be set up; off: no isolation\n"
 "      --network MODE       host (default), loopback (only lo) or none\n"
@@ -79,6 +80,7 @@ struct run_args {
 	const char *cache_dir;
 	const char *ca_bundle;
 	const char *oidc_issuer;
+	long oidc_lifetime;
 	enum sbx_net net;
 	long long memory;
 	long pids;
@@ -314,7 +316,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -341,6 +343,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "fresh-checkout", no_argument, NULL, O_FRESH },
 		{ "ca-bundle", required_argument, NULL, O_CA },
 		{ "oidc-issuer", required_argument, NULL, O_OIDC },
+		{ "oidc-lifetime", required_argument, NULL, O_OIDC_LIFE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -390,6 +393,13 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_CACHE: a->cache_dir = optarg; break;
 		case O_FRESH: a->fresh = true; break;
 		case O_OIDC: a->oidc_issuer = optarg; break;
+		case O_OIDC_LIFE:
+			if (str_to_long(optarg, &a->oidc_lifetime) < 0 ||
+			    a->oidc_lifetime < 60 || a->oidc_lifetime > 86400)
+				return err_set(e, ERR_INVALID, "--oidc-lifetime %s: "
+					       "expected seconds from 60 to 86400",
+					       optarg);
+			break;
 		case O_CA:
 			if (!fs_exists(optarg))
 				return err_set(e, ERR_NOT_FOUND, "--ca-bundle %s: no such file",
@@ -678,7 +688,8 @@ int cmd_run(int argc, char **argv)
 			out_printf(&out, OUT_INFO, NULL, "Running %s on %s", wf->path, a.event);
 		if (!oidc && !a.dry_run && wants_oidc(wf)) {
 			struct oidc_opts oo = { .issuer = a.oidc_issuer,
-						.alg = JWT_RS256 };
+						.alg = JWT_RS256,
+						.lifetime = a.oidc_lifetime };
 
 			if (oidc_issuer_new(&oidc, &oo, &e) < 0)
 				goto fail;

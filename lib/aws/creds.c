@@ -729,12 +729,12 @@ static int chain_resolve(struct aws_credp *p, struct err *e)
 		}
 		aws_credp_free(p->resolved);
 		p->resolved = NULL;
-		return err_set(e, ERR_AUTH, "no AWS credentials found: no "
+		return err_set(e, ERR_NOT_FOUND, "no AWS credentials found: no "
 			       "AWS_ACCESS_KEY_ID, no AWS_WEB_IDENTITY_TOKEN_FILE, "
 			       "no keys or role in profile '%s', no container "
 			       "credentials, and %s", name, ie.msg);
 	}
-	return err_set(e, ERR_AUTH, "no AWS credentials found: no "
+	return err_set(e, ERR_NOT_FOUND, "no AWS credentials found: no "
 		       "AWS_ACCESS_KEY_ID, no AWS_WEB_IDENTITY_TOKEN_FILE, no "
 		       "keys or role in profile '%s', no container credentials, "
 		       "and instance metadata is disabled "

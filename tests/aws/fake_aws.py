@@ -1475,8 +1475,8 @@ class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port, state):
-        super().__init__(("127.0.0.1", port), Handler)
+    def __init__(self, port, state, host="127.0.0.1"):
+        super().__init__((host, port), Handler)
         self.state = state
 
     def handle_error(self, request, client_address):
@@ -1505,7 +1505,15 @@ def main(argv=None):
     ap.add_argument("--config", required=True, help="the config JSON file")
     ap.add_argument("--port", type=int, default=0, help="TCP port (0: any free one)")
     ap.add_argument("--ready-file", help="where to write the base URL once listening")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on: 127.0.0.1 (default), or the ECS/EC2 "
+                         "link-local 169.254.170.2 / 169.254.169.254, only inside a "
+                         "network namespace the test made")
     args = ap.parse_args(argv)
+    if args.host not in ("127.0.0.1", "169.254.170.2", "169.254.169.254"):
+        print("fake_aws: --host %s: only 127.0.0.1 or the link-local credential "
+              "addresses" % args.host, file=sys.stderr)
+        return 2
     try:
         with open(args.config, "rb") as f:
             cfg = load_config(json.load(f))
@@ -1513,8 +1521,8 @@ def main(argv=None):
         print("fake_aws: config: %s" % e, file=sys.stderr)
         return 2
     state = State(cfg)
-    server = Server(args.port, state)
-    url = "http://127.0.0.1:%d" % server.server_address[1]
+    server = Server(args.port, state, args.host)
+    url = "http://%s:%d" % (args.host, server.server_address[1])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

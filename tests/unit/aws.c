@@ -360,9 +360,12 @@ struct srv {
 	int lfd;
 	int port;
 	int fail_first;		/* answer 503 SlowDown to this many */
+	bool json;		/* JSON 1.1 answers instead of STS's XML */
 	int seen;
 	char first_auth[512];	/* Authorization of the first request */
 	char first_date[64];
+	char first_target[128];	/* X-Amz-Target of the first request */
+	char first_type[128];	/* Content-Type of the first request */
 	pthread_t th;
 };
 
@@ -421,8 +424,17 @@ static void *serve(void *arg)
 				    "Authorization:");
 			copy_header(s->first_date, sizeof(s->first_date), req,
 				    "X-Amz-Date:");
+			copy_header(s->first_target, sizeof(s->first_target),
+				    req, "X-Amz-Target:");
+			copy_header(s->first_type, sizeof(s->first_type), req,
+				    "Content-Type:");
 		}
-		if (s->seen++ < s->fail_first)
+		if (s->json)
+			body = s->seen++ < s->fail_first ?
+			       "{\"__type\":\"com.amazonaws.ecr#ThrottlingException\","
+			       "\"message\":\"Rate exceeded\"}" :
+			       "{\"repositories\":[{\"repositoryName\":\"web\"}]}";
+		else if (s->seen++ < s->fail_first)
 			body = "<ErrorResponse><Error><Code>Throttling</Code>"
 			       "</Error></ErrorResponse>";
 		else
@@ -432,9 +444,11 @@ static void *serve(void *arg)
 			       "</GetCallerIdentityResult><ResponseMetadata><RequestId>"
 			       "req-ok</RequestId></ResponseMetadata>"
 			       "</GetCallerIdentityResponse>";
-		snprintf(ans, sizeof(ans), "HTTP/1.1 %s\r\nContent-Type: text/xml\r\n"
+		snprintf(ans, sizeof(ans), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
 			 "%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			 s->seen <= s->fail_first ? "503 Slow Down" : "200 OK",
+			 s->seen <= s->fail_first ? (s->json ? "400 Bad Request" :
+			 "503 Slow Down") : "200 OK",
+			 s->json ? "application/x-amz-json-1.1" : "text/xml",
 			 s->seen <= s->fail_first ? "x-amzn-RequestId: req-slow\r\n" : "",
 			 strlen(body), body);
 		if (write(fd, ans, strlen(ans)) < 0)
@@ -446,7 +460,7 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void srv_start(struct srv *s, int fail_first)
+static void srv_start(struct srv *s, int fail_first, bool json)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -454,6 +468,7 @@ static void srv_start(struct srv *s, int fail_first)
 
 	memset(s, 0, sizeof(*s));
 	s->fail_first = fail_first;
+	s->json = json;
 	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(s->lfd, 8), 0);
@@ -497,7 +512,7 @@ static void test_aws_call_retries(void **state)
 	char *url;
 
 	aws_credp_static(&p, &cr, "test");
-	srv_start(&s, 2);
+	srv_start(&s, 2, false);
 	url = xasprintf("http://127.0.0.1:%d", s.port);
 	strv_setenv(&env, "AWS_CONFIG_FILE", "/nonexistent");
 	strv_setenv(&env, "AWS_ENDPOINT_URL_STS", url);
@@ -519,7 +534,7 @@ static void test_aws_call_retries(void **state)
 
 	/* too few attempts: the error names the code, the request ID and
 	 * the attempts, and no secret */
-	srv_start(&s, 5);
+	srv_start(&s, 5, false);
 	free(url);
 	url = xasprintf("http://127.0.0.1:%d", s.port);
 	strv_setenv(&env, "AWS_ENDPOINT_URL_STS", url);
@@ -543,6 +558,48 @@ static void test_aws_call_retries(void **state)
 	aws_resp_release(&resp);
 	aws_client_free(c);
 
+	free(url);
+	strv_release(&env);
+	aws_credp_free(p);
+}
+
+/* JSON 1.1 (ECR, ECS): the target header, the content type, a
+ * ThrottlingException retried, the answer object. */
+static void test_aws_json_call(void **state)
+{
+	struct aws_creds cr = { .access_key_id = "AKIDTEST",
+				.secret_access_key = "s3cr3t" };
+	struct aws_credp *p;
+	struct strv env = STRV_INIT;
+	struct aws_client *c;
+	struct aws_resp resp;
+	struct srv s;
+	struct err e = ERR_INIT;
+	json_t *body = json_pack("{s:[s]}", "repositoryNames", "web"), *out;
+	char *url;
+
+	aws_credp_static(&p, &cr, "test");
+	srv_start(&s, 1, true);
+	url = xasprintf("http://127.0.0.1:%d", s.port);
+	strv_setenv(&env, "AWS_CONFIG_FILE", "/nonexistent");
+	strv_setenv(&env, "AWS_ENDPOINT_URL_ECR", url);
+	c = signed_client(&env, p, 3);
+	aws_resp_init(&resp);
+	assert_int_equal(aws_json_call(c, "ecr", "ecr", "AmazonEC2ContainerRegistry_"
+				       "V20150921.DescribeRepositories", body,
+				       &out, &resp, &e), 0);
+	assert_int_equal(resp.attempts, 2);
+	assert_string_equal(s.first_target, "AmazonEC2ContainerRegistry_V20150921."
+			    "DescribeRepositories");
+	assert_string_equal(s.first_type, "application/x-amz-json-1.1");
+	assert_non_null(strstr(s.first_auth, "/us-east-1/ecr/aws4_request"));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(out, "repositories"), 0), "repositoryName")), "web");
+	json_decref(out);
+	aws_resp_release(&resp);
+	srv_stop(&s);
+	aws_client_free(c);
+	json_decref(body);
 	free(url);
 	strv_release(&env);
 	aws_credp_free(p);
@@ -595,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_aws_session_name),
 		cmocka_unit_test(test_aws_chain_local),
 		cmocka_unit_test(test_aws_call_retries),
+		cmocka_unit_test(test_aws_json_call),
 		cmocka_unit_test(test_aws_static_expiry),
 	};
 
