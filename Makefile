@@ -14,9 +14,9 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := yaml-0.1 jansson libgit2 libcurl expat libmicrohttpd
+PKGS := yaml-0.1 jansson libgit2 libcurl expat libmicrohttpd libarchive zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2 -lcurl -lexpat -lmicrohttpd)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2 -lcurl -lexpat -lmicrohttpd -larchive -lz)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
@@ -35,7 +35,9 @@ LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
 	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c \
 	lib/git_stream.c lib/xml.c lib/jwt.c lib/jwt_keyring.c lib/jwt_verify.c lib/aws/sigv4.c lib/aws/client.c \
 	lib/aws/creds.c lib/aws/endpoint.c lib/aws/error.c lib/aws/profile.c \
-	lib/aws/proto.c lib/aws/sts.c lib/aws/s3.c
+	lib/aws/proto.c lib/aws/sts.c lib/aws/s3.c lib/aws/s3filter.c lib/aws/xfer.c \
+	lib/aws/s3sync.c \
+	lib/mime.c lib/localtree.c
 WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
@@ -43,11 +45,11 @@ WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_e
 SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
-	steps/stepx.c steps/aws_creds.c
+	steps/stepx.c steps/aws_creds.c steps/artifact.c steps/s3sync.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
-	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c
+	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_aws_s3.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 

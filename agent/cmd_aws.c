@@ -8,6 +8,7 @@
  * Operations are a table: service, operation, function.
  */
 #include "cli.h"
+#include "aws_cli.h"
 #include "../lib/aws/aws.h"
 #include "../lib/aws/creds.h"
 #include "../lib/aws/sts.h"
@@ -18,16 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define EXIT_USAGE 252
-#define EXIT_CONFIG 253
-#define EXIT_SERVICE 254
-#define EXIT_OTHER 255
-
-struct aws_cli {
-	const char *region, *profile, *endpoint_url, *output, *ca_bundle;
-	long connect_ms, read_ms;
-};
 
 struct aws_op {
 	const char *service;
@@ -43,6 +34,11 @@ static const struct aws_op ops[] = {
 	{ "sts", "get-caller-identity",
 	  "whose credentials the chain finds",
 	  op_sts_get_caller_identity },
+	{ "s3", "sync", "make a prefix or folder the same as another",
+	  aws_s3_sync_cmd },
+	{ "s3", "cp", "copy files and objects", aws_s3_cp_cmd },
+	{ "s3", "ls", "list buckets, prefixes or objects", aws_s3_ls_cmd },
+	{ "s3", "rm", "delete objects", aws_s3_rm_cmd },
 };
 
 static void usage(FILE *f)
@@ -62,7 +58,7 @@ static void usage(FILE *f)
 }
 
 /* AWS CLI's JSON: 4-space indent, keys in the service's order. */
-static void print_json(const json_t *v)
+void aws_cli_print_json(const json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 
@@ -102,11 +98,11 @@ static void print_result(const struct aws_cli *g, const json_t *v)
 	if (g->output && strcmp(g->output, "text") == 0)
 		print_text(v);
 	else
-		print_json(v);
+		aws_cli_print_json(v);
 }
 
-static int client_for(struct aws_client **c, struct aws_credp **cp,
-		      const struct aws_cli *g, struct err *e)
+int aws_cli_client(struct aws_client **c, struct aws_credp **cp,
+		   const struct aws_cli *g, struct err *e)
 {
 	struct aws_chain_opts co = {
 		.profile = g->profile, .region = g->region,
@@ -123,7 +119,7 @@ static int client_for(struct aws_client **c, struct aws_credp **cp,
 	return aws_client_new(c, &o, e);
 }
 
-static int exit_for(const struct err *e)
+int aws_cli_exit(const struct err *e)
 {
 	switch (e->code) {
 	case ERR_INVALID:
@@ -153,10 +149,10 @@ static int op_sts_get_caller_identity(const struct aws_cli *g, int argc,
 			"argument '%s'\n", argv[0]);
 		return EXIT_USAGE;
 	}
-	if (client_for(&c, &cp, g, &e) < 0 ||
+	if (aws_cli_client(&c, &cp, g, &e) < 0 ||
 	    aws_sts_get_caller_identity(&id, c, NULL, &e) < 0) {
 		fprintf(stderr, "gantry aws sts get-caller-identity: %s\n", e.msg);
-		ret = exit_for(&e);
+		ret = aws_cli_exit(&e);
 		goto done;
 	}
 	out = json_object();
@@ -183,76 +179,95 @@ static int seconds_ms(const char *s, long *out)
 	return 0;
 }
 
+/* A global option at argv[*i] ("--region R" or "--region=R"): 1 taken
+ * (and *i moved past it), 0 not a global option, -1 refused (message
+ * printed). Global options may stand anywhere, as the AWS CLI allows. */
+static int take_global(struct aws_cli *g, int *i, int argc, char **argv)
+{
+	static const char *const with_value[] = {
+		"--region", "--profile", "--endpoint-url", "--output",
+		"--ca-bundle", "--cli-connect-timeout", "--cli-read-timeout",
+		"--query",
+	};
+	const char *a = argv[*i], *eq = strchr(a, '='), *v = NULL;
+	size_t n = eq ? (size_t)(eq - a) : strlen(a);
+	size_t k;
+
+	if (!strcmp(a, "--no-verify-ssl")) {
+		fprintf(stderr, "gantry aws: --no-verify-ssl is refused: TLS "
+			"verification stays on; give the endpoint's CA with "
+			"--ca-bundle\n");
+		return -1;
+	}
+	for (k = 0; k < ARRAY_SIZE(with_value); k++)
+		if (strlen(with_value[k]) == n && !strncmp(a, with_value[k], n))
+			break;
+	if (k == ARRAY_SIZE(with_value))
+		return 0;
+	if (eq)
+		v = eq + 1;
+	else if (*i + 1 < argc)
+		v = argv[++*i];
+	if (!v) {
+		fprintf(stderr, "gantry aws: %.*s needs a value\n", (int)n, a);
+		return -1;
+	}
+	(*i)++;
+	switch (k) {
+	case 0: g->region = v; break;
+	case 1: g->profile = v; break;
+	case 2: g->endpoint_url = v; break;
+	case 3:
+		if (strcmp(v, "json") && strcmp(v, "text")) {
+			fprintf(stderr, "gantry aws: --output %s: json and text are "
+				"supported\n", v);
+			return -1;
+		}
+		g->output = v;
+		break;
+	case 4: g->ca_bundle = v; break;
+	case 5:
+	case 6:
+		if (seconds_ms(v, k == 5 ? &g->connect_ms : &g->read_ms) < 0) {
+			fprintf(stderr, "gantry aws: %.*s %s: expected seconds from "
+				"0 to 3600\n", (int)n, a, v);
+			return -1;
+		}
+		break;
+	default:
+		fprintf(stderr, "gantry aws: --query is not supported yet; pipe "
+			"the JSON output to jq\n");
+		return -1;
+	}
+	return 1;
+}
+
 int cmd_aws(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "region", required_argument, NULL, 'r' },
-		{ "profile", required_argument, NULL, 'p' },
-		{ "endpoint-url", required_argument, NULL, 'u' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "ca-bundle", required_argument, NULL, 'c' },
-		{ "cli-connect-timeout", required_argument, NULL, 'C' },
-		{ "cli-read-timeout", required_argument, NULL, 'R' },
-		{ "no-verify-ssl", no_argument, NULL, 'V' },
-		{ "query", required_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct aws_cli g = { 0 };
 	char **rest = xcalloc((size_t)argc + 1, sizeof(*rest));
-	int nrest = 0, c, ret = EXIT_USAGE;
+	int nrest = 0, ret = EXIT_USAGE;
 
-	optind = 1;
-	opterr = 0;
-	/* "+": stop at nothing; operands are collected in order */
-	while (optind < argc) {
-		if ((c = getopt_long(argc, argv, "-h", opts, NULL)) == -1)
-			break;
-		switch (c) {
-		case 1: rest[nrest++] = optarg; break;
-		case 'r': g.region = optarg; break;
-		case 'p': g.profile = optarg; break;
-		case 'u': g.endpoint_url = optarg; break;
-		case 'c': g.ca_bundle = optarg; break;
-		case 'o':
-			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "gantry aws: --output %s: json and "
-					"text are supported\n", optarg);
-				goto done;
-			}
-			g.output = optarg;
-			break;
-		case 'C':
-		case 'R':
-			if (seconds_ms(optarg, c == 'C' ? &g.connect_ms :
-				       &g.read_ms) < 0) {
-				fprintf(stderr, "gantry aws: %s: expected seconds "
-					"from 0 to 3600\n", optarg);
-				goto done;
-			}
-			break;
-		case 'V':
-			fprintf(stderr, "gantry aws: --no-verify-ssl is refused: "
-				"TLS verification stays on; give the "
-				"endpoint's CA with --ca-bundle\n");
+	for (int i = 1; i < argc;) {
+		int t = take_global(&g, &i, argc, argv);
+
+		if (t < 0)
 			goto done;
-		case 'q':
-			fprintf(stderr, "gantry aws: --query is not supported "
-				"yet; pipe the JSON output to jq\n");
-			goto done;
-		case 'h':
+		if (t > 0)
+			continue;
+		if (nrest < 2 && (!strcmp(argv[i], "--help") ||
+				  !strcmp(argv[i], "-h"))) {
 			usage(stdout);
 			ret = 0;
 			goto done;
-		default:
-			fprintf(stderr, "gantry aws: unknown option '%s'\n",
-				argv[optind - 1]);
+		}
+		if (nrest < 2 && argv[i][0] == '-') {
+			fprintf(stderr, "gantry aws: unknown option '%s'\n", argv[i]);
 			usage(stderr);
 			goto done;
 		}
+		rest[nrest++] = argv[i++];
 	}
-	while (optind < argc)
-		rest[nrest++] = argv[optind++];
 	if (nrest < 2) {
 		usage(stderr);
 		goto done;
@@ -260,6 +275,7 @@ int cmd_aws(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
 		if (!strcmp(ops[i].service, rest[0]) &&
 		    !strcmp(ops[i].name, rest[1])) {
+			optind = 0;	/* the operation parses its own flags */
 			ret = ops[i].fn(&g, nrest - 2, rest + 2);
 			goto done;
 		}

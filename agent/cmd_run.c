@@ -58,6 +58,11 @@ static const char run_usage[] =
 "                           where its discovery document is published (gantry\n"
 "                           oidc publish); default: gantry's loopback endpoint\n"
 "      --oidc-lifetime S    how long jobs' OIDC tokens live (default 600 s)\n"
+"      --plan-remote        with -n: gantry/s3-sync steps read the bucket (read\n"
+"                           only) to show what would change\n"
+"      --artifact-store DIR|s3://BUCKET/PREFIX\n"
+"                           where upload-artifact keeps artifacts (default\n"
+"                           .gantry/artifacts in the repository)\n"
 "      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
 "                           failing when it cannot be set up; off: no isolation\n"
 "      --network MODE       host (default), loopback (only lo) or none\n"
@@ -81,6 +86,8 @@ struct run_args {
 	const char *ca_bundle;
 	const char *oidc_issuer;
 	long oidc_lifetime;
+	const char *artifact_store;
+	bool plan_remote;
 	enum sbx_net net;
 	long long memory;
 	long pids;
@@ -301,6 +308,16 @@ static int parse_size(const char *s, long long *out)
 	return 0;
 }
 
+/* path made absolute against the current folder (it may not exist yet). */
+static char *abs_path(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		return xstrdup(path);
+	return fs_join(cwd, path);
+}
+
 /* Whether a job of wf may ask for OIDC tokens (a called workflow's jobs
  * too: the issuer is opened for any call, it costs one key read). */
 static bool wants_oidc(const struct workflow *wf)
@@ -316,7 +333,7 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -344,6 +361,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "ca-bundle", required_argument, NULL, O_CA },
 		{ "oidc-issuer", required_argument, NULL, O_OIDC },
 		{ "oidc-lifetime", required_argument, NULL, O_OIDC_LIFE },
+		{ "artifact-store", required_argument, NULL, O_ARTIFACTS },
+		{ "plan-remote", no_argument, NULL, O_PLAN_REMOTE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -393,6 +412,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case O_CACHE: a->cache_dir = optarg; break;
 		case O_FRESH: a->fresh = true; break;
 		case O_OIDC: a->oidc_issuer = optarg; break;
+		case O_ARTIFACTS: a->artifact_store = optarg; break;
+		case O_PLAN_REMOTE: a->plan_remote = true; break;
 		case O_OIDC_LIFE:
 			if (str_to_long(optarg, &a->oidc_lifetime) < 0 ||
 			    a->oidc_lifetime < 60 || a->oidc_lifetime > 86400)
@@ -463,6 +484,7 @@ int cmd_run(int argc, char **argv)
 	struct workflow **wfs = NULL;
 	struct mask *mask = NULL;
 	struct oidc_issuer *oidc = NULL;
+	char *artifact_store = NULL;
 	struct out out;
 	struct run_opts o = { 0 };
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
@@ -593,6 +615,14 @@ int cmd_run(int argc, char **argv)
 		cache_dir = fs_user_cache_dir("git");
 	}
 	o.cache_dir = cache_dir;
+	if (a.artifact_store && !str_starts_with(a.artifact_store, "s3://"))
+		artifact_store = abs_path(a.artifact_store);
+	else if (a.artifact_store)
+		artifact_store = xstrdup(a.artifact_store);
+	else
+		artifact_store = fs_join(workspace, ".gantry/artifacts");
+	o.artifact_store = artifact_store;
+	o.plan_remote = a.plan_remote;
 	o.ca_bundle = a.ca_bundle;
 	/* made now, so that the job sandboxes can mount it (read-only) */
 	if (cache_dir && !a.dry_run)
@@ -731,6 +761,7 @@ fail:
 	ret = 2;
 done:
 	oidc_issuer_free(oidc);
+	free(artifact_store);
 	if (temp && !a.keep_temp)
 		fs_remove_tree(temp, NULL);
 	else if (temp)

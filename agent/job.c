@@ -403,6 +403,9 @@ static int run_step(struct jobrun *jr, struct scope *sc, const struct wf_step *s
 	c.script_dir = jr->cmd_dir;
 	c.source_dir = jr->run->o->source_dir;
 	c.fresh_checkout = jr->run->o->fresh_checkout;
+	c.artifact_store = jr->run->o->artifact_store;
+	c.run_id = jr->run->o->run_id;
+	c.plan_remote = jr->run->o->plan_remote;
 	c.dry_run = dry(jr);
 	c.host = &job_host;
 	c.host_ud = &x;

@@ -58,6 +58,10 @@ struct run_opts {
 	const char *source_dir;		/* the working tree the run started in */
 	bool fresh_checkout;
 	struct oidc_issuer *oidc;	/* borrowed; NULL: no job may ask for tokens */
+	/* where upload-artifact puts a run's artifacts: a folder, or an
+	 * s3://bucket/prefix URL; the run's are under "<store>/<run_id>/" */
+	const char *artifact_store;
+	bool plan_remote;		/* dry run: gantry/s3-sync lists the bucket */
 };
 
 /* Run wf. 0 with *summary (new reference) whatever the jobs' results;

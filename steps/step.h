@@ -81,6 +81,9 @@ struct step_ctx {
 	const char *script_dir;
 	const char *source_dir;		/* the working tree gantry run started in */
 	bool fresh_checkout;		/* --fresh-checkout: clone even that one */
+	const char *artifact_store;	/* folder or s3://bucket/prefix (run_opts) */
+	long long run_id;		/* github.run_id: the run's artifacts */
+	bool plan_remote;		/* dry run may read remote state (read-only) */
 	bool dry_run;
 	const struct step_host *host;
 	void *host_ud;
@@ -121,5 +124,6 @@ extern const struct step_type step_type_run;
 extern const struct step_type step_type_composite;
 extern const struct step_type step_type_checkout;
 extern const struct step_type step_type_aws_creds;
+extern const struct step_type step_type_s3sync;
 
 #endif

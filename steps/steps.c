@@ -13,6 +13,7 @@ static const struct step_type *const step_types[] = {
 	&step_type_composite,
 	&step_type_checkout,
 	&step_type_aws_creds,
+	&step_type_s3sync,
 };
 
 /* "owner/name@ref" without "@ref", compared case-insensitively. */

@@ -81,6 +81,9 @@ struct aws_req {
 	const struct strv *headers; /* "Name:value"; may be NULL */
 	const void *body;
 	size_t body_len;
+	/* hex SHA-256 of the body, or AWS_UNSIGNED_PAYLOAD (a body sent from
+	 * a file, S3 only); NULL: computed from body */
+	const char *payload_hash;
 	bool unsigned_req;	/* no signature (AssumeRoleWithWebIdentity) */
 	bool s3;		/* S3's signing rules */
 	const char *url;	/* a whole URL instead of the service's

@@ -141,7 +141,7 @@ void aws_resp_init(struct aws_resp *r)
 	buf_init(&r->body, AWS_RESP_MAX);
 }
 
-static void resp_reset(struct aws_resp *r)
+void aws_resp_reset(struct aws_resp *r)
 {
 	int attempts = r->attempts;
 
@@ -180,7 +180,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *p)
 
 /* header-line := name ":" OWS value OWS CRLF; a new status line (after a
  * 100 Continue or a redirect) starts the list again */
-static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
+size_t aws_on_header(char *data, size_t size, size_t nmemb, void *p)
 {
 	struct aws_resp *r = p;
 	size_t n = size * nmemb, k;
@@ -211,7 +211,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *p)
 
 /* The proxy for url from the client's own environment (a job's), so that
  * gantry's process environment does not leak into the job's calls. */
-static void set_proxy(struct aws_client *c, const char *url)
+static void set_proxy(struct aws_client *c, CURL *h, const char *url)
 {
 	const char *proxy, *no;
 
@@ -223,8 +223,8 @@ static void set_proxy(struct aws_client *c, const char *url)
 	if (!proxy)
 		proxy = first_set(c, "all_proxy", "ALL_PROXY");
 	no = first_set(c, "no_proxy", "NO_PROXY");
-	curl_easy_setopt(c->curl, CURLOPT_PROXY, proxy ? proxy : "");
-	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, no ? no : "");
+	curl_easy_setopt(h, CURLOPT_PROXY, proxy ? proxy : "");
+	curl_easy_setopt(h, CURLOPT_NOPROXY, no ? no : "");
 }
 
 /* "scheme://host[:port][/base]": host[:port] as the Host header says it
@@ -255,18 +255,13 @@ static int split_endpoint(const char *url, char **hostport, char **base,
 	return 0;
 }
 
-struct prepared {
-	char *url;
-	struct strv headers;	/* as sent and signed */
-};
-
-static void prepared_release(struct prepared *p)
+void aws_prepared_release(struct aws_prepared *p)
 {
 	free(p->url);
 	strv_release(&p->headers);
 }
 
-static int prepare(struct prepared *out, struct aws_client *c,
+int aws_prepare(struct aws_prepared *out, struct aws_client *c,
 		   const struct aws_req *r, struct err *e)
 {
 	char *endpoint = NULL, *hostport = NULL, *base = NULL, *path = NULL;
@@ -299,7 +294,7 @@ static int prepare(struct prepared *out, struct aws_client *c,
 		struct aws_sigv4_req sr = {
 			.method = r->method, .path = path, .query = r->query,
 			.headers = &out->headers, .body = r->body,
-			.body_len = r->body_len,
+			.body_len = r->body_len, .payload_hash = r->payload_hash,
 		};
 		struct aws_sigv4_params sp = {
 			.creds = &cr,
@@ -335,32 +330,30 @@ done:
 	free(path);
 	free(wire);
 	if (rc < 0)
-		prepared_release(out);
+		aws_prepared_release(out);
 	return rc;
 }
 
-/* One attempt: 0 with resp->status set (any status), -1 when no answer
- * came (transport error, in e). */
-static int send_once(struct aws_client *c, const struct aws_req *r,
-		     const struct prepared *p, struct aws_resp *resp,
-		     struct err *e)
+void aws_curl_setup(CURL *h, struct aws_client *c, const struct aws_req *r,
+		    const struct aws_prepared *p, struct aws_resp *resp,
+		    struct curl_slist **hl, char *errbuf)
 {
-	struct curl_slist *hl = NULL;
-	CURL *h = c->curl;
-	CURLcode cc;
-	char errbuf[CURL_ERROR_SIZE] = "";
-	int rc = -1;
-
-	curl_easy_reset(h);
 	for (size_t i = 0; i < p->headers.n; i++)
-		hl = curl_slist_append(hl, p->headers.v[i]);
-	hl = curl_slist_append(hl, "Expect:");
+		*hl = curl_slist_append(*hl, p->headers.v[i]);
+	*hl = curl_slist_append(*hl, "Expect:");
 	curl_easy_setopt(h, CURLOPT_URL, p->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hl);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	if (r->body_len > (1u << 20) || r->method[0] == 'G') {
+		/* big or streamed transfers: stalled, not slow, is the failure */
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+				 (long)(c->timeout_ms / 1000));
+	} else {
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	}
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -372,9 +365,9 @@ static int send_once(struct aws_client *c, const struct aws_req *r,
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, aws_on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-	set_proxy(c, p->url);
+	set_proxy(c, h, p->url);
 	if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(r->method, "HEAD") == 0) {
@@ -386,42 +379,65 @@ static int send_once(struct aws_client *c, const struct aws_req *r,
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS,
 				 r->body ? (const char *)r->body : "");
 	}
+}
+
+void aws_transport_error(struct err *e, const struct aws_req *r, CURLcode cc,
+			 const char *errbuf)
+{
+	const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
+
+	if (cc == CURLE_WRITE_ERROR)
+		err_set(e, ERR_LIMIT, "%s %s: the answer is over %u MB or could "
+			"not be written", r->service, r->operation,
+			AWS_RESP_MAX >> 20);
+	else if (cc == CURLE_OPERATION_TIMEDOUT)
+		err_set(e, ERR_TIMEOUT, "%s %s: no answer in time: %s",
+			r->service, r->operation, why);
+	else
+		err_set(e, ERR_REMOTE, "%s %s: cannot reach the endpoint: %s",
+			r->service, r->operation, why);
+}
+
+/* One attempt: 0 with resp->status set (any status), -1 when no answer
+ * came (transport error, in e). */
+static int send_once(struct aws_client *c, const struct aws_req *r,
+		     const struct aws_prepared *p, struct aws_resp *resp,
+		     struct err *e)
+{
+	struct curl_slist *hl = NULL;
+	CURL *h = c->curl;
+	CURLcode cc;
+	char errbuf[CURL_ERROR_SIZE] = "";
+
+	curl_easy_reset(h);
+	aws_curl_setup(h, c, r, p, resp, &hl, errbuf);
 	cc = curl_easy_perform(h);
 	curl_slist_free_all(hl);
 	if (cc != CURLE_OK) {
-		const char *why = *errbuf ? errbuf : curl_easy_strerror(cc);
-
-		if (cc == CURLE_WRITE_ERROR)
-			err_set(e, ERR_LIMIT, "%s %s: the answer is over %u MB",
-				r->service, r->operation, AWS_RESP_MAX >> 20);
-		else if (cc == CURLE_OPERATION_TIMEDOUT)
-			err_set(e, ERR_TIMEOUT, "%s %s: no answer in time: %s",
-				r->service, r->operation, why);
-		else
-			err_set(e, ERR_REMOTE, "%s %s: cannot reach the "
-				"endpoint: %s", r->service, r->operation, why);
+		aws_transport_error(e, r, cc, errbuf);
 		resp->status = 0;
-		goto done;
+		return -1;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	rc = 0;
-done:
-	return rc;
+	return 0;
 }
 
-static void sleep_backoff(const struct aws_client *c, int attempt)
+long aws_backoff_ms(const struct aws_client *c, int attempt)
 {
 	long long cap = c->backoff_base_ms;
-	long long ms;
-	struct timespec ts;
 
 	for (int i = 1; i < attempt && cap < BACKOFF_CAP_MS; i++)
 		cap *= 2;
 	if (cap > BACKOFF_CAP_MS)
 		cap = BACKOFF_CAP_MS;
-	ms = (long long)arc4random_uniform((uint32_t)cap + 1);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
+	return (long)arc4random_uniform((uint32_t)cap + 1);
+}
+
+static void sleep_backoff(const struct aws_client *c, int attempt)
+{
+	long ms = aws_backoff_ms(c, attempt);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -456,7 +472,7 @@ static enum err_code code_class(const char *code, long status)
 	return ERR_REMOTE;
 }
 
-static void request_id(struct aws_resp *resp)
+void aws_request_id(struct aws_resp *resp)
 {
 	const char *id = aws_resp_header(resp, "x-amzn-requestid");
 
@@ -468,29 +484,43 @@ static void request_id(struct aws_resp *resp)
 	}
 }
 
+void aws_error_message(struct err *e, const struct aws_req *r,
+		       const struct aws_resp *resp, bool exhausted)
+{
+	char note[64] = "";
+
+	if (exhausted)
+		snprintf(note, sizeof(note), ", %d attempts", resp->attempts);
+	err_set(e, code_class(resp->code, resp->status),
+		"%s %s: %s: %s (HTTP %ld, request ID %s%s)", r->service,
+		r->operation, resp->code ? resp->code : "HTTPError",
+		resp->message ? resp->message : "no message", resp->status,
+		resp->request_id ? resp->request_id : "none", note);
+}
+
 int aws_call(struct aws_client *c, const struct aws_req *r,
 	     struct aws_resp *resp, struct err *e)
 {
-	struct prepared p;
+	struct aws_prepared p;
 	int rc = -1;
 
 	pthread_mutex_lock(&c->lock);
-	resp_reset(resp);
+	aws_resp_reset(resp);
 	resp->attempts = 0;
 	for (int attempt = 1; attempt <= c->max_attempts; attempt++) {
 		struct err te = ERR_INIT;
 		bool again;
 
 		if (attempt > 1) {
-			resp_reset(resp);
+			aws_resp_reset(resp);
 			sleep_backoff(c, attempt - 1);
 		}
 		resp->attempts = attempt;
 		/* signed again each time: a retry must carry its own date */
-		if (prepare(&p, c, r, e) < 0)
+		if (aws_prepare(&p, c, r, e) < 0)
 			goto done;
 		if (send_once(c, r, &p, resp, &te) < 0) {
-			prepared_release(&p);
+			aws_prepared_release(&p);
 			*e = te;
 			if (te.code == ERR_LIMIT || attempt == c->max_attempts) {
 				size_t n = strlen(e->msg);
@@ -502,8 +532,8 @@ int aws_call(struct aws_client *c, const struct aws_req *r,
 			}
 			continue;
 		}
-		prepared_release(&p);
-		request_id(resp);
+		aws_prepared_release(&p);
+		aws_request_id(resp);
 		if (resp->status >= 200 && resp->status < 300) {
 			rc = 0;
 			goto done;
@@ -511,18 +541,7 @@ int aws_call(struct aws_client *c, const struct aws_req *r,
 		aws_error_parse(resp, r->proto);
 		again = aws_retryable(resp->status, resp->code);
 		if (!again || attempt == c->max_attempts) {
-			char note[64] = "";
-
-			if (again)
-				snprintf(note, sizeof(note), ", %d attempts",
-					 attempt);
-			err_set(e, code_class(resp->code, resp->status),
-				"%s %s: %s: %s (HTTP %ld, request ID %s%s)",
-				r->service, r->operation, resp->code,
-				resp->message ? resp->message : "no message",
-				resp->status,
-				resp->request_id ? resp->request_id : "none",
-				note);
+			aws_error_message(e, r, resp, again);
 			goto done;
 		}
 	}

@@ -30,4 +30,36 @@ struct aws_client {
 	CURL *curl;			/* owned; one call at a time */
 };
 
+/* A request ready to send: its URL and every header, signed. */
+struct aws_prepared {
+	char *url;
+	struct strv headers;
+};
+
+/* Endpoint, Host, signature (anew: the date is now). */
+int aws_prepare(struct aws_prepared *out, struct aws_client *c,
+		const struct aws_req *r, struct err *e);
+void aws_prepared_release(struct aws_prepared *p);
+/* Every option of one attempt on handle h; *hl (curl's header list) is
+ * the caller's to free after the transfer; errbuf CURL_ERROR_SIZE. The
+ * body goes to resp->body and the headers to resp->headers. */
+void aws_curl_setup(CURL *h, struct aws_client *c, const struct aws_req *r,
+		    const struct aws_prepared *p, struct aws_resp *resp,
+		    struct curl_slist **hl, char *errbuf);
+/* libcurl's header callback filling resp->headers (userdata: resp). */
+size_t aws_on_header(char *data, size_t size, size_t nmemb, void *p);
+/* A transfer that got no answer, as an error for r. */
+void aws_transport_error(struct err *e, const struct aws_req *r, CURLcode cc,
+			 const char *errbuf);
+/* The request ID from the answer's headers into resp->request_id. */
+void aws_request_id(struct aws_resp *resp);
+/* A service's error answer as e ("service operation: Code: message (HTTP
+ * status, request ID id[, N attempts])"). */
+void aws_error_message(struct err *e, const struct aws_req *r,
+		       const struct aws_resp *resp, bool exhausted);
+/* Full-jitter backoff before attempt + 1, in ms. */
+long aws_backoff_ms(const struct aws_client *c, int attempt);
+/* Empty resp for another attempt, keeping its attempt count. */
+void aws_resp_reset(struct aws_resp *r);
+
 #endif

@@ -31,4 +31,55 @@ int aws_s3_put_object(struct aws_client *c, const struct aws_s3_put *p,
 int aws_s3_get_object(struct aws_client *c, const char *bucket,
 		      const char *key, struct aws_resp *resp, struct err *e);
 
+/* The endpoint (owned) and decoded path (owned) of bucket/key, as the
+ * addressing rules above say; for requests made with aws_xfer. */
+int aws_s3_address(char **endpoint, char **path, struct aws_client *c,
+		   const char *bucket, const char *key, struct err *e);
+
+struct aws_s3_obj {
+	char *key;		/* owned, whole key */
+	long long size;
+	long long mtime;	/* LastModified, unix seconds */
+	char etag[80];		/* without quotes; "md5hex" or "md5hex-N" */
+};
+
+struct aws_s3_list {
+	struct aws_s3_obj *v;	/* owned, in S3's order (UTF-8 bytes) */
+	size_t n, alloc;
+	int pages;
+};
+
+/* Every object under prefix (ListObjectsV2, 1,000 a page, following
+ * continuation tokens). All or nothing: a failed page, an answer that
+ * does not parse, or a truncated listing without a token is an error,
+ * and out is empty then, so that no one acts on half a listing. */
+int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
+		const char *bucket, const char *prefix, struct err *e);
+void aws_s3_list_release(struct aws_s3_list *l);
+
+/* HeadObject: the object's headers in resp->headers (x-amz-meta-*). */
+int aws_s3_head(struct aws_client *c, const char *bucket, const char *key,
+		struct aws_resp *resp, struct err *e);
+
+/* DeleteObjects, 1,000 keys a request (Content-MD5); a key S3 reports
+ * in <Error> is an error naming it. *deleted counts what went. */
+int aws_s3_delete(struct aws_client *c, const char *bucket,
+		  const char *const *keys, size_t n, size_t *deleted,
+		  struct err *e);
+
+/* Multipart: create (the upload ID, owned), complete (parts' ETags in
+ * order, "etag" each), abort. */
+int aws_s3_mpu_create(char **upload_id, struct aws_client *c,
+		      const char *bucket, const char *key,
+		      const struct strv *headers, struct err *e);
+int aws_s3_mpu_complete(struct aws_client *c, const char *bucket,
+			const char *key, const char *upload_id,
+			const struct strv *etags, struct err *e);
+int aws_s3_mpu_abort(struct aws_client *c, const char *bucket,
+		     const char *key, const char *upload_id, struct err *e);
+
+/* Base64 MD5 (for Content-MD5) of len bytes of fd from off; -1 when the
+ * file cannot be read. */
+int aws_s3_md5_b64(char out[32], int fd, long long off, long long len);
+
 #endif
