@@ -45,7 +45,8 @@ WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_e
 SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
-	steps/stepx.c steps/aws_creds.c steps/artifact.c steps/s3sync.c
+	steps/stepx.c steps/aws_creds.c steps/artifact.c steps/artifact_upload.c \
+	steps/artifact_download.c steps/s3sync.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \

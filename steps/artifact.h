@@ -67,6 +67,9 @@ bool art_roots_contain_real(const struct art_roots *r, const char *real);
  * ERR_NOT_FOUND when absent and !create. */
 int art_open_below(int *out, const char *root, const char *rel, bool create,
 		   mode_t mode, struct err *e);
+/* The same from an open folder (start, shown as shown in messages). */
+int art_openat_below(int *out, int start, const char *shown, const char *rel,
+		     bool create, mode_t mode, struct err *e);
 
 /* Artifact names as @actions/artifact takes them: not empty, none of
  * " : < > | * ? \ / CR LF (nor other control characters), not "." or

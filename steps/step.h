@@ -124,6 +124,8 @@ extern const struct step_type step_type_run;
 extern const struct step_type step_type_composite;
 extern const struct step_type step_type_checkout;
 extern const struct step_type step_type_aws_creds;
+extern const struct step_type step_type_upload_artifact;
+extern const struct step_type step_type_download_artifact;
 extern const struct step_type step_type_s3sync;
 
 #endif

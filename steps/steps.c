@@ -13,6 +13,8 @@ static const struct step_type *const step_types[] = {
 	&step_type_composite,
 	&step_type_checkout,
 	&step_type_aws_creds,
+	&step_type_upload_artifact,
+	&step_type_download_artifact,
 	&step_type_s3sync,
 };
 

@@ -215,6 +215,7 @@ int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
 		struct aws_resp resp;
 		struct xml *root = NULL;
 		const char *trunc, *next;
+		bool more;
 		int r;
 
 		buf_adds(&q, "list-type=2&max-keys=1000");
@@ -247,8 +248,9 @@ int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
 		next = xml_text(root, "NextContinuationToken");
 		free(token);
 		token = next && *next ? xstrdup(next) : NULL;
+		more = trunc && strcmp(trunc, "true") == 0;
 		xml_free(root);
-		if (!trunc || strcmp(trunc, "true") != 0) {
+		if (!more) {
 			rc = 0;
 			goto done;
 		}
@@ -434,3 +436,4 @@ int aws_s3_mpu_abort(struct aws_client *c, const char *bucket,
 	buf_release(&q);
 	return rc;
 }
+

@@ -57,6 +57,7 @@ int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
 		const char *bucket, const char *prefix, struct err *e);
 void aws_s3_list_release(struct aws_s3_list *l);
 
+
 /* HeadObject: the object's headers in resp->headers (x-amz-meta-*). */
 int aws_s3_head(struct aws_client *c, const char *bucket, const char *key,
 		struct aws_resp *resp, struct err *e);

@@ -156,7 +156,7 @@ static void warn_cb(void *arg, const char *msg)
 {
 	struct sync *s = arg;
 
-	say(s, "%s", msg);
+	say(s, "warning: %s", msg);
 	s->r->skipped++;
 }
 
@@ -194,8 +194,9 @@ static int list_s3(struct listing *out, struct sync *s, struct side *sd,
 	struct aws_s3_list l;
 	char *prefix = *sd->prefix ? xasprintf("%s/", sd->prefix) : xstrdup("");
 	size_t pn = strlen(prefix);
+	int r = aws_s3_list(&l, s->c, sd->bucket, prefix, e);
 
-	if (aws_s3_list(&l, s->c, sd->bucket, prefix, e) < 0) {
+	if (r < 0) {
 		err_wrap(e, "listing s3://%s/%s (nothing was sent or deleted)",
 			 sd->bucket, prefix);
 		free(prefix);

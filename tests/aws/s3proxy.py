@@ -53,7 +53,6 @@ import time
 import urllib.parse
 import zlib
 from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import unescape as xml_unescape
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -511,9 +510,12 @@ def parse_auth(method, raw_query, headers):
     return a
 
 
-def authenticate(state, method, raw_path, raw_query, headers):
-    """Auth for a request (ok, secret filled in), or S3Error as S3 would answer."""
+def authenticate(state, method, raw_path, raw_query, headers, seen=None):
+    """Auth for a request (ok, secret filled in), or S3Error as S3 would answer.
+    seen(auth) is called as soon as the claimed access key id is known."""
     a = parse_auth(method, raw_query, headers)
+    if seen is not None:
+        seen(a)
     if a.mode is None:
         if state.allow_anonymous:
             return a
@@ -799,6 +801,23 @@ _LIST_FIELDS = re.compile(
     r"<(Key|Prefix|Delimiter|StartAfter|Marker|NextMarker)>(.*?)</\1>", re.S)
 
 
+_XML_REF = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_XML_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _xml_text(s):
+    """XML character data to text: the five named entities and numeric references
+    (s3rver writes ' as &#x27;)."""
+    def one(m):
+        r = m.group(1)
+        if r.startswith("#x"):
+            return chr(int(r[2:], 16))
+        if r.startswith("#"):
+            return chr(int(r[1:]))
+        return _XML_NAMED[r]
+    return _XML_REF.sub(one, s)
+
+
 def url_encode_listing(body):
     """encoding-type=url, which s3rver ignores: encode what S3 encodes, say so."""
     text = body.decode("utf-8")
@@ -806,7 +825,7 @@ def url_encode_listing(body):
         return body
 
     def enc(m):
-        raw = xml_unescape(m.group(2), {"&quot;": '"', "&apos;": "'"})
+        raw = _xml_text(m.group(2))
         return "<%s>%s</%s>" % (m.group(1), urllib.parse.quote_plus(raw, safe="/"), m.group(1))
 
     text = _LIST_FIELDS.sub(enc, text)
@@ -1071,7 +1090,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return self.send_error_xml(S3Error(400, "InvalidURI", "Couldn't parse the specified URI."))
         try:
-            self._auth = authenticate(st, self.command, raw_path, raw_query, self.headers)
+            authenticate(st, self.command, raw_path, raw_query, self.headers,
+                         seen=lambda a: setattr(self, "_auth", a))
         except S3Error as e:
             self.discard_body()
             return self.send_error_xml(e)
