@@ -46,7 +46,8 @@ SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
 	steps/stepx.c steps/aws_creds.c steps/artifact.c steps/artifact_upload.c \
-	steps/artifact_download.c steps/s3sync.c
+	steps/artifact_download.c steps/artifact_glob.c steps/artifact_store.c \
+	steps/s3sync.c
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
@@ -55,7 +56,8 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt aws
+	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt aws mime s3filter \
+	localtree artifact
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt
 
 REL := build/rel

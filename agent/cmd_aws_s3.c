@@ -76,7 +76,7 @@ static const char s3_usage[] =
 "  --no-follow-symlinks\n"
 "gantry's own: --checksum (compare content, not times: an identical\n"
 "  rebuild uploads nothing), --allow-empty-source (let --delete empty the\n"
-"  destination), --concurrency N (transfers at once, default 32),\n"
+"  destination), --concurrency N (transfers at once, default 64),\n"
 "  --no-progress, and the global --output json (the plan and the result).\n"
 "Deletions happen only after every transfer succeeded, and never after a\n"
 "listing that failed.\n";

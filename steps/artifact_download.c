@@ -5,7 +5,7 @@
  * artifact-ids, or pattern (a glob over names), or neither (all of the
  * run's); several go each into path/<name>/, or all into path with
  * merge-multiple. They come from the run's part of the artifact store
- * (steps/artifact.h), or another run's when run-id names one; there is
+ * (artifact_store.h), or another run's when run-id names one; there is
  * no GitHub API behind it, so github-token and repository are accepted
  * and not used.
  *
@@ -26,6 +26,8 @@
  * open to a link swapped in between check and write.
  */
 #include "artifact.h"
+#include "artifact_glob.h"
+#include "artifact_store.h"
 #include "stepx.h"
 #include "../lib/buf.h"
 #include "../lib/fs.h"
@@ -208,19 +210,32 @@ static int select_names(struct strv *out, struct step_ctx *c,
 	struct buf why = BUF_INIT;
 	int ret = -1;
 
-	if (art_store_list(s, &all, e) < 0)
-		goto done;
 	if (o->name) {
-		for (size_t i = 0; i < all.n; i++)
-			if (!strcmp(all.v[i], o->name))
-				strv_push(out, o->name);
-		if (!out->n) {
-			list_text(&why, &all, o->run_id);
-			err_set(e, ERR_NOT_FOUND, "name: artifact '%s' not found in run "
-				"%lld (%s); %s", o->name, o->run_id, s->shown, why.ptr);
+		/* one name: no listing needed (S3: no s3:ListBucket) unless
+		 * it is missing, to say what the run has */
+		int r = art_store_exists(s, o->name, e);
+
+		if (r < 0)
+			goto done;
+		if (r > 0) {
+			strv_push(out, o->name);
+			ret = 0;
 			goto done;
 		}
-	} else if (o->ids) {
+		if (art_store_list(s, &all, e) < 0) {
+			err_clear(e);
+			err_set(e, ERR_NOT_FOUND, "name: artifact '%s' not found in run "
+				"%lld (%s)", o->name, o->run_id, s->shown);
+			goto done;
+		}
+		list_text(&why, &all, o->run_id);
+		err_set(e, ERR_NOT_FOUND, "name: artifact '%s' not found in run %lld "
+			"(%s); %s", o->name, o->run_id, s->shown, why.ptr);
+		goto done;
+	}
+	if (art_store_list(s, &all, e) < 0)
+		goto done;
+	if (o->ids) {
 		char *copy = xstrdup(o->ids), *save = NULL;
 
 		for (char *t = strtok_r(copy, ", \t\n", &save); t;
@@ -376,6 +391,7 @@ static int write_file(struct archive *a, struct archive_entry *ent, int dirfd,
 	char chunk[65536];
 	int pfd = -1, fd = -1, ret = -1;
 	mode_t perm = archive_entry_perm(ent) & 0777;
+	long long written = 0;
 	ssize_t n;
 
 	split_name(name, &dir, &base);
@@ -390,7 +406,8 @@ static int write_file(struct archive *a, struct archive_entry *ent, int dirfd,
 	}
 	for (int i = 0; i < 100 && fd < 0; i++) {
 		free(tmp);
-		tmp = xasprintf(".%s.gantry-%08x", base, (unsigned)(time_mono_ns() + i));
+		/* not from base: a 255-byte name leaves no room */
+		tmp = xasprintf(".gantry-%08x.tmp", (unsigned)(time_mono_ns() + i));
 		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			    0600);
 		if (fd < 0 && errno != EEXIST)
@@ -401,6 +418,13 @@ static int write_file(struct archive *a, struct archive_entry *ent, int dirfd,
 		goto done;
 	}
 	while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0) {
+		written += n;
+		if (archive_entry_size_is_set(ent) && written > archive_entry_size(ent)) {
+			err_set(e, ERR_INVALID, "artifact '%s': entry '%s' holds more than "
+				"the %lld bytes its header says (a zip bomb?): refused", art,
+				name, (long long)archive_entry_size(ent));
+			goto done;
+		}
 		if (t->bytes + n > limit) {
 			err_set(e, ERR_LIMIT, "artifact '%s': its files take more than "
 				"%lld MiB (a zip bomb?): stopped at %s", art, limit >> 20,
@@ -427,7 +451,7 @@ static int write_file(struct archive *a, struct archive_entry *ent, int dirfd,
 
 		ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(ent);
 		ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(ent);
-		futimens(fd, ts);
+		(void)futimens(fd, ts);	/* the content matters, not its time */
 	}
 	if (close(fd) < 0) {
 		fd = -1;
@@ -610,8 +634,8 @@ static int download_run(struct step_ctx *c, struct err *e)
 		if (fetch_one(c, &s, &o, names.v[i], !o.name && !o.merge, &t, e) < 0)
 			goto done;
 	jsonx_set_str(c->outputs, "download-path", o.dest);
-	stepx_say(c, "Total of %zu artifact(s) downloaded (%lld files, %lld bytes) "
-		  "into %s", names.n, t.files, t.bytes, o.dest);
+	stepx_say(c, "Total of %zu artifact(s) downloaded (%lld file%s, %lld bytes) "
+		  "into %s", names.n, t.files, t.files == 1 ? "" : "s", t.bytes, o.dest);
 	c->outcome = STEP_SUCCESS;
 	ret = 0;
 done:

@@ -1,26 +1,25 @@
 /*
  * artifact_upload: actions/upload-artifact@v4 built in.
  *
- * The files are found as the action finds them (@actions/glob): path is
- * one pattern a line ('#' lines are comments), relative to the workspace;
- * '*' does not cross '/', "**" does, '?' is one character, "[...]" a set;
- * a leading '!' excludes, and the patterns apply in order (a later one
- * can take back what an earlier one excluded); a folder brings everything
- * below it; '.' and '..' parts are refused, as the action does. Files and
- * folders whose names start with '.' are left out unless
- * include-hidden-files (v4.4). The root of the paths in the zip is the
- * least common ancestor of the patterns' literal parts (a single file's
- * own folder), as the action strips it.
+ * The files are found as the action finds them (artifact_glob.h: path is
+ * one pattern a line, '!' excludes, a folder brings what is below it,
+ * hidden names left out unless include-hidden-files, the common root
+ * stripped). The zip is made with libarchive (deflate at
+ * compression-level, 0 storing; modes kept; a link inside the job's
+ * folders stored as the file it leads to) and put in the run's part of
+ * the artifact store (artifact_store.h); overwrite: false refuses a name
+ * the run already has. Outputs: artifact-id, artifact-url (file:// or
+ * s3://), artifact-digest (SHA-256 of the zip).
  *
- * The zip is made with libarchive (deflate at compression-level, modes
- * kept) into the run's part of the artifact store (steps/artifact.h).
- * gantry reads with its own rights, outside the sandbox: only files in
- * the workspace or RUNNER_TEMP are read; a symbolic link is followed only
- * when it leads back into them (else skipped with a warning), and each
- * file is checked again once open, so a link swapped in meanwhile does
- * not leak a host file into the artifact.
+ * gantry reads with its own rights, outside the sandbox: files only from
+ * the workspace and RUNNER_TEMP (links leading elsewhere are skipped with
+ * a warning), and each file is checked again once open (its resolved
+ * path), so a link swapped in after the search does not bring a host
+ * file into the artifact.
  */
 #include "artifact.h"
+#include "artifact_glob.h"
+#include "artifact_store.h"
 #include "stepx.h"
 #include "../lib/buf.h"
 #include "../lib/fs.h"
@@ -29,7 +28,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -45,43 +43,11 @@ static const char *const known_inputs[] = {
 	"compression-level", "overwrite", "include-hidden-files", NULL,
 };
 
-enum { MK_DIR = 1, MK_FILE = 2, MK_ALL = 3 };
-
 struct up {
 	char *name, *path, *if_none;
 	long retention;			/* 0: not given */
 	long level;
 	bool overwrite, hidden;
-};
-
-/* One line of path:, made absolute and split. */
-struct pat {
-	char *abs;			/* owned; seg points into a copy */
-	char *copy;			/* owned */
-	char **seg;			/* owned array */
-	size_t n;
-	bool neg, trailing;
-	char *search;			/* owned: the literal leading part */
-};
-
-struct found {
-	char *abs;			/* owned */
-	long long size;
-};
-
-struct walk {
-	struct step_ctx *c;
-	const struct up *o;
-	struct pat *pats;
-	size_t npat;
-	struct art_roots roots;
-	struct found *files;
-	size_t n, alloc;
-	long long bytes;
-	struct stat store;		/* the store's folder, skipped */
-	bool have_store;
-	struct { dev_t dev; ino_t ino; } chain[ART_DEPTH_MAX + 1];
-	struct err *e;
 };
 
 static void up_release(struct up *o)
@@ -146,376 +112,36 @@ done:
 	return ret;
 }
 
-/* ---- patterns ------------------------------------------------------- */
+/* ---- finding the files ---------------------------------------------- */
 
-static void pats_free(struct pat *p, size_t n)
+static void say_warning(void *arg, const char *line)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(p[i].abs);
-		free(p[i].copy);
-		free(p[i].seg);
-		free(p[i].search);
-	}
-	free(p);
+	stepx_say(arg, "%s", line);
 }
 
-static bool has_glob(const char *seg)
+static int find_files(struct art_search *out, struct art_roots *roots,
+		      struct step_ctx *c, const struct up *o, struct err *e)
 {
-	return strpbrk(seg, "*?[") != NULL;
-}
-
-static char *home_of(struct step_ctx *c)
-{
+	struct art_glob_opts go = { 0 };
 	const char *h = strv_getenv(c->envp, "HOME");
+	struct stat store;
+	int r;
 
+	art_roots_init(roots, c);
 	if (!h || !*h)
 		h = getenv("HOME");
-	return h && *h == '/' ? xstrdup(h) : NULL;
-}
-
-/* line := { "!" } [ "~" ] pattern, made absolute against the workspace. */
-static int pat_parse(struct pat *p, struct step_ctx *c,
-		     const struct art_roots *roots, const char *line,
-		     struct err *e)
-{
-	struct buf lit = BUF_INIT;
-	const char *rel;
-	size_t len;
-
-	memset(p, 0, sizeof(*p));
-	while (*line == '!') {
-		p->neg = !p->neg;
-		line++;
-	}
-	if (line[0] == '~' && (line[1] == '/' || !line[1])) {
-		char *h = home_of(c);
-
-		if (!h)
-			return err_set(e, ERR_INVALID, "path: '%s': no HOME to expand ~ "
-				       "with", line);
-		p->abs = xasprintf("%s%s", h, line + 1);
-		free(h);
-	} else {
-		p->abs = fs_join(c->workspace, line);
-	}
-	len = strlen(p->abs);
-	p->trailing = len > 1 && p->abs[len - 1] == '/';
-	p->copy = xstrdup(p->abs);
-	{
-		size_t cap = 2;
-		char *save = NULL;
-
-		for (const char *q = p->copy; *q; q++)
-			cap += *q == '/';
-		p->seg = xcalloc(cap, sizeof(char *));
-		for (char *t = strtok_r(p->copy, "/", &save); t;
-		     t = strtok_r(NULL, "/", &save))
-			p->seg[p->n++] = t;
-	}
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->seg[i], ".") || !strcmp(p->seg[i], ".."))
-			return err_set(e, ERR_INVALID, "path: invalid pattern '%s': "
-				       "relative pathing '.' and '..' is not allowed",
-				       line);
-	for (size_t i = 0; i < p->n && !has_glob(p->seg[i]); i++) {
-		buf_addch(&lit, '/');
-		for (const char *q = p->seg[i]; *q; q++)
-			if (*q != '\\' || !q[1])
-				buf_addch(&lit, *q);
-			else
-				buf_addch(&lit, *++q);
-	}
-	if (!lit.len)
-		buf_addch(&lit, '/');
-	p->search = buf_detach(&lit, NULL);
-	if (!p->neg && art_roots_find(roots, p->search, &rel) < 0)
-		return err_set(e, ERR_INVALID, "path: '%s' is outside the workspace and "
-			       "RUNNER_TEMP: gantry reads artifact files with its own "
-			       "rights, outside the job's sandbox, so only from the job's "
-			       "folders", line);
-	return 0;
-}
-
-static int pats_parse(struct pat **out, size_t *n, struct step_ctx *c,
-		      const struct art_roots *roots, const char *path,
-		      struct err *e)
-{
-	char *copy = xstrdup(path), *save = NULL;
-	struct pat *v = NULL;
-	size_t k = 0, alloc = 0;
-	int ret = 0;
-
-	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		char *end;
-
-		while (*l == ' ' || *l == '\t' || *l == '\r')
-			l++;
-		end = l + strlen(l);
-		while (end > l && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-			*--end = '\0';
-		if (!*l || *l == '#')
-			continue;
-		ALLOC_GROW(v, k + 1, alloc);
-		if (pat_parse(&v[k++], c, roots, l, e) < 0) {
-			ret = -1;
-			break;
-		}
-	}
-	free(copy);
-	if (!ret && !k)
-		ret = err_set(e, ERR_INVALID, "path: no pattern in '%s'", path);
-	if (ret < 0) {
-		pats_free(v, k);
-		return -1;
-	}
-	*out = v;
-	*n = k;
-	return 0;
-}
-
-/* The implicit descendants ("pattern" + "/" + "**"): what lies below a
- * match matches too. */
-static bool below_match(const struct pat *p, char **s, size_t ns)
-{
-	if (p->n && !p->trailing && !strcmp(p->seg[p->n - 1], "**"))
-		return false;	/* the pattern says it already */
-	for (size_t j = ns; j-- > 0;)
-		if (art_glob_segs(p->seg, p->n, s, j, false))
-			return true;
-	return false;
-}
-
-/* @actions/glob's match: includes add, excludes take away, in order. */
-static int match_all(const struct walk *w, char **s, size_t ns)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < w->npat; i++) {
-		const struct pat *p = &w->pats[i];
-		int m = 0;
-
-		if (art_glob_segs(p->seg, p->n, s, ns, false))
-			m = p->trailing ? MK_DIR : MK_ALL;
-		if (below_match(p, s, ns))
-			m |= MK_ALL;
-		r = p->neg ? (r & ~m) : (r | m);
-	}
-	return r;
-}
-
-static bool partial_any(const struct walk *w, char **s, size_t ns)
-{
-	for (size_t i = 0; i < w->npat; i++)
-		if (!w->pats[i].neg &&
-		    art_glob_segs(w->pats[i].seg, w->pats[i].n, s, ns, true))
-			return true;
-	return false;
-}
-
-/* ---- the walk ------------------------------------------------------- */
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int visit(struct walk *w, const char *abs, size_t depth);
-
-static int visit_dir(struct walk *w, const char *abs, const struct stat *st,
-		     size_t depth)
-{
-	DIR *d;
-	struct dirent *de;
-	struct strv names = STRV_INIT;
-	int ret = 0;
-
-	for (size_t i = 0; i < depth; i++)
-		if (w->chain[i].dev == st->st_dev && w->chain[i].ino == st->st_ino) {
-			stepx_say(w->c, "warning: skipping %s: a symbolic link cycle", abs);
-			return 0;
-		}
-	if (depth >= ART_DEPTH_MAX)
-		return err_set(w->e, ERR_LIMIT, "path: %s is more than %d folders deep",
-			       abs, ART_DEPTH_MAX);
-	w->chain[depth].dev = st->st_dev;
-	w->chain[depth].ino = st->st_ino;
-	d = opendir(abs);
-	if (!d) {
-		stepx_say(w->c, "warning: skipping %s: %s", abs, strerror(errno));
-		return 0;
-	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_push(&names, de->d_name);
-	closedir(d);
-	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), cmp_str);
-	for (size_t i = 0; i < names.n && ret == 0; i++) {
-		char *child = strcmp(abs, "/") ? xasprintf("%s/%s", abs, names.v[i]) :
-			      xasprintf("/%s", names.v[i]);
-
-		ret = visit(w, child, depth + 1);
-		free(child);
-	}
-	strv_release(&names);
-	return ret;
-}
-
-static int visit(struct walk *w, const char *abs, size_t depth)
-{
-	char *copy = xstrdup(abs), **s, *real = NULL;
-	const char *base = strrchr(abs, '/');
-	size_t ns = 0;
-	struct stat st;
-	int m, ret = 0;
-
-	{
-		size_t cap = 2;
-		char *save = NULL;
-
-		for (const char *q = copy; *q; q++)
-			cap += *q == '/';
-		s = xcalloc(cap, sizeof(char *));
-		for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
-			s[ns++] = t;
-	}
-	m = match_all(w, s, ns);
-	if (!m && !partial_any(w, s, ns))
-		goto done;
-	base = base ? base + 1 : abs;
-	if (!w->o->hidden && base[0] == '.')
-		goto done;
-	if (lstat(abs, &st) < 0)
-		goto done;
-	if (S_ISLNK(st.st_mode)) {
-		if (stat(abs, &st) < 0)
-			goto done;	/* a broken link: left out, as the action does */
-		real = fs_realpath(abs);
-		if (!real || !art_roots_contain_real(&w->roots, real)) {
-			stepx_say(w->c, "warning: skipping %s: a symbolic link that leads "
-				  "outside the workspace and RUNNER_TEMP", abs);
-			goto done;
-		}
-	}
-	if (S_ISDIR(st.st_mode)) {
-		if (w->have_store && st.st_dev == w->store.st_dev &&
-		    st.st_ino == w->store.st_ino)
-			goto done;	/* the artifact store itself */
-		ret = visit_dir(w, abs, &st, depth);
-	} else if (!(m & MK_FILE)) {
-		goto done;
-	} else if (!S_ISREG(st.st_mode)) {
-		stepx_say(w->c, "warning: skipping %s: not a regular file", abs);
-	} else if (w->n >= ART_FILES_MAX) {
-		ret = err_set(w->e, ERR_LIMIT, "path: more than %d files", ART_FILES_MAX);
-	} else {
-		ALLOC_GROW(w->files, w->n + 1, w->alloc);
-		w->files[w->n].abs = xstrdup(abs);
-		w->files[w->n++].size = st.st_size;
-		w->bytes += st.st_size;
-	}
-done:
-	free(real);
-	free(s);
-	free(copy);
-	return ret;
-}
-
-/* The patterns' search paths, without those below another. */
-static void search_paths(struct strv *out, const struct walk *w)
-{
-	for (size_t i = 0; i < w->npat; i++) {
-		const struct pat *p = &w->pats[i];
-		bool dup = false;
-
-		if (p->neg)
-			continue;
-		for (size_t j = 0; j < w->npat && !dup; j++) {
-			const struct pat *q = &w->pats[j];
-			size_t n = strlen(q->search);
-
-			if (q->neg || j == i)
-				continue;
-			if (!strcmp(q->search, p->search))
-				dup = j < i;
-			else if (!strncmp(p->search, q->search, n) &&
-				 (p->search[n] == '/' || !strcmp(q->search, "/")))
-				dup = true;	/* below q's */
-		}
-		if (!dup)
-			strv_push(out, p->search);
-	}
-}
-
-static int cmp_found(const void *a, const void *b)
-{
-	return strcmp(((const struct found *)a)->abs, ((const struct found *)b)->abs);
-}
-
-static void walk_release(struct walk *w)
-{
-	for (size_t i = 0; i < w->n; i++)
-		free(w->files[i].abs);
-	free(w->files);
-	pats_free(w->pats, w->npat);
-	art_roots_release(&w->roots);
-}
-
-/* Find the files; *root (owned) is what the zip's paths are relative to. */
-static int find_files(struct walk *w, char **root, struct step_ctx *c,
-		      const struct up *o, struct err *e)
-{
-	struct strv sp = STRV_INIT;
-	int ret = -1;
-
-	memset(w, 0, sizeof(*w));
-	w->c = c;
-	w->o = o;
-	w->e = e;
-	*root = NULL;
-	art_roots_init(&w->roots, c);
-	if (pats_parse(&w->pats, &w->npat, c, &w->roots, o->path, e) < 0)
-		goto done;
+	go.cwd = c->workspace;
+	go.home = h && *h == '/' ? h : NULL;
+	go.roots = roots;
+	go.hidden = o->hidden;
+	/* never the artifact store itself (include-hidden-files: true, ".") */
 	if (c->artifact_store && c->artifact_store[0] == '/' &&
-	    stat(c->artifact_store, &w->store) == 0)
-		w->have_store = true;
-	search_paths(&sp, w);
-	for (size_t i = 0; i < sp.n; i++) {
-		char *real = fs_realpath(sp.v[i]);
-
-		if (!real) {
-			continue;	/* nothing there */
-		} else if (!art_roots_contain_real(&w->roots, real)) {
-			stepx_say(c, "warning: skipping %s: it leads outside the workspace "
-				  "and RUNNER_TEMP", sp.v[i]);
-		} else if (visit(w, sp.v[i], 0) < 0) {
-			free(real);
-			goto done;
-		}
-		free(real);
-	}
-	if (w->n)
-		qsort(w->files, w->n, sizeof(*w->files), cmp_found);
-	if (sp.n > 1)
-		*root = art_lca(sp.v, sp.n);
-	else if (w->n == 1 && sp.n == 1 && !strcmp(sp.v[0], w->files[0].abs))
-		*root = fs_dirname(w->files[0].abs);
-	else
-		*root = xstrdup(sp.n ? sp.v[0] : c->workspace);
-	ret = 0;
-done:
-	strv_release(&sp);
-	return ret;
-}
-
-/* The part of abs below root ("a/b.txt"). */
-static const char *rel_to(const char *abs, const char *root)
-{
-	size_t n = strlen(root);
-
-	if (!strcmp(root, "/"))
-		return abs + 1;
-	return abs[n] == '/' ? abs + n + 1 : abs + n;
+	    stat(c->artifact_store, &store) == 0)
+		go.skip = &store;
+	go.warn = say_warning;
+	go.arg = c;
+	r = art_search_run(out, o->path, &go, e);
+	return r;
 }
 
 /* ---- the zip -------------------------------------------------------- */
@@ -544,8 +170,9 @@ static la_ssize_t sink_write(struct archive *a, void *ud, const void *buf,
 
 /* The file as open: still a plain file inside the roots (a link or a
  * folder swapped in since the walk is refused here). */
-static int open_checked(int *out, struct stat *st, const struct walk *w,
-			const char *abs, struct err *e)
+static int open_checked(int *out, struct stat *st,
+			const struct art_roots *roots, const char *abs,
+			struct err *e)
 {
 	char proc[64], real[4096];
 	int fd = open(abs, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -556,7 +183,7 @@ static int open_checked(int *out, struct stat *st, const struct walk *w,
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 	n = readlink(proc, real, sizeof(real) - 1);
 	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) || n <= 0 ||
-	    (real[n] = '\0', !art_roots_contain_real(&w->roots, real))) {
+	    (real[n] = '\0', !art_roots_contain_real(roots, real))) {
 		close(fd);
 		return err_set(e, ERR_INVALID, "path: %s changed while it was being "
 			       "archived (no longer a plain file in the workspace)", abs);
@@ -565,8 +192,8 @@ static int open_checked(int *out, struct stat *st, const struct walk *w,
 	return 0;
 }
 
-static int add_file(struct archive *a, const struct walk *w, const char *abs,
-		    const char *rel, struct err *e)
+static int add_file(struct archive *a, const struct art_roots *roots,
+		    const char *abs, const char *rel, struct err *e)
 {
 	struct archive_entry *ent = archive_entry_new();
 	struct stat st;
@@ -574,7 +201,7 @@ static int add_file(struct archive *a, const struct walk *w, const char *abs,
 	long long left;
 	int fd = -1, ret = -1;
 
-	if (open_checked(&fd, &st, w, abs, e) < 0)
+	if (open_checked(&fd, &st, roots, abs, e) < 0)
 		goto done;
 	archive_entry_set_pathname(ent, rel);
 	archive_entry_set_filetype(ent, AE_IFREG);
@@ -618,9 +245,9 @@ done:
 }
 
 /* Write the zip of w's files into fd; *size and digest (hex) out. */
-static int make_zip(int fd, const struct walk *w, const char *root,
-		    const struct up *o, long long *size, char digest[65],
-		    struct err *e)
+static int make_zip(int fd, const struct art_search *f,
+		    const struct art_roots *roots, const struct up *o,
+		    long long *size, char digest[65], struct err *e)
 {
 	struct archive *a = archive_write_new();
 	struct sink k = { .fd = fd, .md = EVP_MD_CTX_new() };
@@ -642,8 +269,9 @@ static int make_zip(int fd, const struct walk *w, const char *root,
 		err_set(e, ERR_INTERNAL, "zip: %s", archive_error_string(a));
 		goto done;
 	}
-	for (size_t i = 0; i < w->n; i++)
-		if (add_file(a, w, w->files[i].abs, rel_to(w->files[i].abs, root), e) < 0)
+	for (size_t i = 0; i < f->n; i++)
+		if (add_file(a, roots, f->files[i].abs,
+			     art_search_rel(f, f->files[i].abs), e) < 0)
 			goto done;
 	if (archive_write_close(a) != ARCHIVE_OK) {
 		err_set(e, ERR_IO, "zip: %s", archive_error_string(a));
@@ -698,12 +326,12 @@ static int no_files(struct step_ctx *c, const struct up *o, struct err *e)
 	return ret;
 }
 
-static char *meta_json(const struct step_ctx *c, const struct up *o,
+static char *meta_json(struct step_ctx *c, const struct up *o,
 		       long long id, long long size, const char *digest,
 		       size_t files)
 {
 	json_t *j = json_object();
-	const char *rd = stepx_github((struct step_ctx *)c, "retention_days");
+	const char *rd = stepx_github(c, "retention_days");
 	long days = o->retention;
 	time_t now = time(NULL);
 	char ts[32], exp[32];
@@ -722,8 +350,8 @@ static char *meta_json(const struct step_ctx *c, const struct up *o,
 	json_object_set_new(j, "retention_days", json_integer(days));
 	json_object_set_new(j, "created_at", json_string(ts));
 	json_object_set_new(j, "expires_at", json_string(exp));
-	if (stepx_github((struct step_ctx *)c, "job"))
-		json_object_set_new(j, "job", json_string(stepx_github((struct step_ctx *)c, "job")));
+	if (stepx_github(c, "job"))
+		json_object_set_new(j, "job", json_string(stepx_github(c, "job")));
 	text = jsonx_dump(j, 1);
 	json_decref(j);
 	return text;
@@ -732,24 +360,22 @@ static char *meta_json(const struct step_ctx *c, const struct up *o,
 static int upload_plan(struct step_ctx *c, struct err *e)
 {
 	struct up o;
-	struct walk w;
-	struct art_store s;
-	char *root = NULL, *url = NULL, *shown = NULL;
+	struct art_search f = { 0 };
+	struct art_roots roots = { 0 };
+	struct art_store s = { .dirfd = -1 };
+	char *url = NULL, *shown = NULL;
 	int ret = -1;
 
-	memset(&w, 0, sizeof(w));
-	memset(&s, 0, sizeof(s));
-	s.dirfd = -1;
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
 	shown = patterns_shown(&o);
 	stepx_say(c, "upload-artifact '%s': path %s", o.name, shown);
-	if (find_files(&w, &root, c, &o, e) < 0 ||
+	if (find_files(&f, &roots, c, &o, e) < 0 ||
 	    art_store_open(&s, c, c->run_id, false, e) < 0)
 		goto done;
-	if (w.n)
-		stepx_say(c, "  now: %zu file%s, %lld bytes, below %s", w.n,
-			  w.n == 1 ? "" : "s", w.bytes, root);
+	if (f.n)
+		stepx_say(c, "  now: %zu file%s, %lld bytes, below %s", f.n,
+			  f.n == 1 ? "" : "s", f.bytes, f.root);
 	else
 		stepx_say(c, "  now: no files match (if-no-files-found: %s; steps before "
 			  "this one have not run in a dry run)", o.if_none);
@@ -759,10 +385,10 @@ static int upload_plan(struct step_ctx *c, struct err *e)
 	ret = 0;
 done:
 	free(url);
-	free(root);
 	free(shown);
 	art_store_release(&s);
-	walk_release(&w);
+	art_search_release(&f);
+	art_roots_release(&roots);
 	up_release(&o);
 	return ret;
 }
@@ -770,36 +396,31 @@ done:
 static int upload_run(struct step_ctx *c, struct err *e)
 {
 	struct up o;
-	struct walk w;
-	struct art_store s;
+	struct art_search f = { 0 };
+	struct art_roots roots = { 0 };
+	struct art_store s = { .dirfd = -1 };
 	struct art_tmp t = { .fd = -1 };
-	char *root = NULL, *url = NULL, *meta = NULL;
+	char *url = NULL, *meta = NULL;
 	char digest[65] = "", idtext[32];
 	long long size = 0, id;
-	int ret = -1;
+	int r, ret = -1;
 
-	memset(&w, 0, sizeof(w));
-	memset(&s, 0, sizeof(s));
-	s.dirfd = -1;
-	if (read_inputs(&o, c, e) < 0)
+	if (read_inputs(&o, c, e) < 0 || find_files(&f, &roots, c, &o, e) < 0)
 		goto done;
-	if (find_files(&w, &root, c, &o, e) < 0)
-		goto done;
-	if (!w.n) {
+	if (!f.n) {
 		ret = no_files(c, &o, e);
 		goto done;
 	}
-	for (size_t i = 0; i < w.n; i++)
-		if (art_path_check(rel_to(w.files[i].abs, root), e) < 0)
+	for (size_t i = 0; i < f.n; i++)
+		if (art_path_check(art_search_rel(&f, f.files[i].abs), e) < 0)
 			goto done;
 	stepx_say(c, "With the provided path, there will be %zu file%s uploaded "
-		  "(%lld bytes, paths relative to %s)", w.n, w.n == 1 ? "" : "s",
-		  w.bytes, root);
+		  "(%lld bytes, paths relative to %s)", f.n, f.n == 1 ? "" : "s",
+		  f.bytes, f.root);
 	if (art_store_open(&s, c, c->run_id, true, e) < 0)
 		goto done;
 	if (!o.overwrite) {
-		int r = art_store_exists(&s, o.name, e);
-
+		r = art_store_exists(&s, o.name, e);
 		if (r < 0)
 			goto done;
 		if (r > 0) {
@@ -811,13 +432,19 @@ static int upload_run(struct step_ctx *c, struct err *e)
 		}
 	}
 	if (art_store_begin(&s, o.name, &t, e) < 0 ||
-	    make_zip(t.fd, &w, root, &o, &size, digest, e) < 0)
+	    make_zip(t.fd, &f, &roots, &o, &size, digest, e) < 0)
 		goto done;
 	id = art_id(c->run_id, o.name);
-	meta = meta_json(c, &o, id, size, digest, w.n);
-	if (art_store_commit(&s, o.name, &t, size, o.overwrite, meta, e) < 0) {
+	meta = meta_json(c, &o, id, size, digest, f.n);
+	r = art_store_commit(&s, o.name, &t, size, o.overwrite, meta, e);
+	if (r < 0) {
 		err_wrap(e, "name '%s'", o.name);
 		goto done;
+	}
+	if (r > 0) {
+		stepx_say(c, "warning: %s.zip.json (the artifact's record) was not "
+			  "written: %s", o.name, e->msg);
+		err_clear(e);
 	}
 	url = art_store_url(&s, o.name);
 	snprintf(idtext, sizeof(idtext), "%lld", id);
@@ -839,9 +466,9 @@ done:
 		art_store_abort(&s, &t);
 	free(meta);
 	free(url);
-	free(root);
 	art_store_release(&s);
-	walk_release(&w);
+	art_search_release(&f);
+	art_roots_release(&roots);
 	up_release(&o);
 	return ret;
 }

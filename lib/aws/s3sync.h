@@ -54,7 +54,7 @@ struct s3sync_opts {
 	const char *cache_control, *content_type, *content_encoding;
 	const char *content_disposition, *acl, *storage_class;
 	const struct strv *metadata;	/* "key=value", may be NULL */
-	int concurrency;		/* 0: 32 */
+	int concurrency;		/* 0: 64 */
 	/* per-file lines ("upload: a.js to s3://b/a.js") and warnings */
 	void (*say)(void *arg, const char *line);
 	/* progress on a terminal: files done/total, bytes, rate */

@@ -22,7 +22,7 @@
 
 #include "aws.h"
 
-#define AWS_XFER_ACTIVE_DEFAULT 32
+#define AWS_XFER_ACTIVE_DEFAULT 64
 
 struct aws_xfer;
 struct aws_xfer_op;

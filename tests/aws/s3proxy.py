@@ -18,6 +18,13 @@ streamed back. aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, its
 -TRAILER form and STREAMING-UNSIGNED-PAYLOAD-TRAILER) are verified chunk by
 chunk and forwarded decoded.
 
+Where s3rver falls short of S3 the proxy fills in: listings asked for with
+encoding-type=url are url-encoded (s3rver ignores it); DeleteObjects is done
+as one DELETE per key, Quiet honoured (s3rver deletes them concurrently and
+answers 500 when two remove the same emptied folder); deletes run one at a
+time and never beside a write, for the same reason. s3rver knows one access
+key, S3RVER, and checks no V4 signature: the forwarded request names that key.
+
 KEYS.json: {"AKID": "secret", "ASIA...": {"secret": "...", "token": "...",
 "expires": 1700000000}}; keys starting with "_" are comments.
 
@@ -52,6 +59,7 @@ import threading
 import time
 import urllib.parse
 import zlib
+import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape as xml_escape
 
 from botocore.auth import S3SigV4Auth
@@ -287,9 +295,44 @@ def fault_view(f):
     return {k: v for k, v in f.items() if k != "rx"}
 
 
+class RWLock:
+    """Many holders in shared mode, or one in exclusive mode (waiting writers first)."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.readers = 0
+        self.writer = False
+        self.waiting_writers = 0
+
+    def acquire(self, exclusive):
+        with self.cond:
+            if exclusive:
+                self.waiting_writers += 1
+                while self.writer or self.readers:
+                    self.cond.wait()
+                self.waiting_writers -= 1
+                self.writer = True
+            else:
+                while self.writer or self.waiting_writers:
+                    self.cond.wait()
+                self.readers += 1
+
+    def release(self, exclusive):
+        with self.cond:
+            if exclusive:
+                self.writer = False
+            else:
+                self.readers -= 1
+            self.cond.notify_all()
+
+
 class State:
     def __init__(self, keys, region, allow_anonymous):
         self.lock = threading.Lock()
+        # s3rver removes a folder that a delete left empty without care for
+        # concurrent deletes or writes in it (ENOENT: 500 InternalError):
+        # deletes go one at a time, and never beside a write
+        self.mutation = RWLock()
         self.keys = keys
         self.region = region
         self.allow_anonymous = allow_anonymous
@@ -332,23 +375,25 @@ def _unquote_query(s):
     return urllib.parse.unquote_plus(s, errors="surrogateescape")
 
 
-def aws_quote(s, safe="-_.~"):
-    return urllib.parse.quote(s, safe=safe, errors="surrogateescape")
+def _query_bytes(s):
+    # the request line arrives as latin-1 text; the octets are what count
+    return urllib.parse.unquote_to_bytes(s.replace("+", " ").encode("latin-1", "replace"))
 
 
 def canonical_path(raw_path):
-    """S3's canonical URI: the path decoded once and encoded again, segment by
-    segment (unreserved characters and '/' kept); no '.', '..' or '//' folding."""
-    return aws_quote(urllib.parse.unquote(raw_path, errors="surrogateescape"), safe="/-_.~")
+    """S3's canonical URI: the path's octets decoded once and encoded again
+    (unreserved characters and '/' kept); no '.', '..' or '//' folding."""
+    return urllib.parse.quote(urllib.parse.unquote_to_bytes(raw_path.encode("latin-1", "replace")),
+                              safe="/-_.~")
 
 
 def canonical_query(raw_query, drop=()):
     pairs = []
     for name, value in split_query(raw_query):
-        dname = _unquote_query(name)
-        if dname in drop:
+        if _unquote_query(name) in drop:
             continue
-        pairs.append((aws_quote(dname), aws_quote(_unquote_query(value))))
+        pairs.append((urllib.parse.quote(_query_bytes(name), safe="-_.~"),
+                      urllib.parse.quote(_query_bytes(value), safe="-_.~")))
     pairs.sort()
     return "&".join("%s=%s" % p for p in pairs)
 
@@ -1086,9 +1131,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def s3(self, raw_path, raw_query, target):
         st = self.state
-        if not raw_path.startswith("/"):
-            self.close_connection = True
-            return self.send_error_xml(S3Error(400, "InvalidURI", "Couldn't parse the specified URI."))
+        if not raw_path.startswith("/") or not target.isascii():
+            # (a raw, unencoded non-ASCII octet included: encode the path)
+            self.discard_body()
+            return self.send_error_xml(S3Error(400, "InvalidURI", "Couldn't parse the specified URI.",
+                                               [("URI", target.encode("latin-1", "replace")
+                                                 .decode("utf-8", "replace")[:300])]))
         try:
             authenticate(st, self.command, raw_path, raw_query, self.headers,
                          seen=lambda a: setattr(self, "_auth", a))
@@ -1112,9 +1160,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not self._body_read:
                 self.discard_body()
             return self.send_error_xml(e)
+        after_bytes = fault["after_bytes"] if fault is not None else None
+        mode = None
+        multi_delete = None
+        if self.command == "POST" and any(_unquote_query(n) == "delete"
+                                          for n, _ in split_query(raw_query)):
+            up = self.upstream_path(raw_path).rstrip("/")
+            if up.count("/") == 1 and len(up) > 1:
+                multi_delete = up
+            mode = True
+        elif self.command == "DELETE":
+            mode = True
+        elif self.command in ("PUT", "POST"):
+            mode = False
         try:
-            self.forward(raw_path, raw_query, spool, extra,
-                         fault["after_bytes"] if fault is not None else None)
+            if mode is not None:
+                st.mutation.acquire(mode)
+            try:
+                if multi_delete:
+                    try:
+                        self.multi_delete(multi_delete, spool, after_bytes)
+                    except S3Error as e:
+                        self.send_error_xml(e)
+                else:
+                    self.forward(raw_path, raw_query, spool, extra, after_bytes)
+            finally:
+                if mode is not None:
+                    st.mutation.release(mode)
         finally:
             if spool is not None:
                 spool.close()
@@ -1267,15 +1339,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._up = http.client.HTTPConnection(u.hostname, u.port, timeout=UPSTREAM_TIMEOUT)
         return self._up, not fresh
 
+    def upstream_path(self, raw_path):
+        """The path-style path for s3rver (virtual-hosted style folded in)."""
+        host = (self.headers.get("host") or "").strip()
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        dom = self.server.vhost_domain
+        if dom and hostname.lower().endswith("." + dom) and len(hostname) > len(dom) + 1:
+            return "/" + hostname[:-(len(dom) + 1)] + raw_path
+        return raw_path
+
     def upstream_request(self, raw_path, raw_query, extra):
         """Path+query and headers for s3rver."""
         a = self._auth
-        host = (self.headers.get("host") or "").strip()
-        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        path = raw_path
-        dom = self.server.vhost_domain
-        if dom and hostname.lower().endswith("." + dom) and len(hostname) > len(dom) + 1:
-            path = "/" + hostname[:-(len(dom) + 1)] + raw_path
+        path = self.upstream_path(raw_path)
         query = raw_query
         if a is not None and a.mode == "query":
             # s3rver knows one access key, S3RVER; it does not check V4 signatures
@@ -1309,6 +1385,116 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if name.lower() == "connection" and "close" in value.lower():
                 self.close_connection = True
         return path + ("?" + query if query else ""), headers
+
+    def upstream_simple(self, method, target):
+        """One request without a body to s3rver: (status, body)."""
+        for attempt in (1, 2):
+            conn, reused = self._upstream()
+            try:
+                conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+                conn.putheader("Host", self.server.upstream_netloc)
+                conn.endheaders()
+                r = conn.getresponse()
+                body = r.read()
+                if r.will_close:
+                    self._close_upstream()
+                self._up_last = time.monotonic()
+                return r.status, body
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                    http.client.BadStatusLine) as e:
+                self._close_upstream()
+                if attempt == 1 and reused:
+                    continue
+                raise S3Error(503, "ServiceUnavailable", "s3proxy: s3rver did not answer (%s)"
+                              % e.__class__.__name__)
+            except OSError as e:
+                self._close_upstream()
+                raise S3Error(503, "ServiceUnavailable", "s3proxy: cannot reach s3rver (%s)" % e)
+
+    def multi_delete(self, bucket_path, spool, after_bytes):
+        """DeleteObjects, done as one DELETE per key: s3rver's own deletes the keys
+        concurrently and trips over the folders it removes (500 InternalError), and
+        it ignores Quiet."""
+        h = self.headers
+        if h.get("content-md5") is None and not any(
+                k.lower().startswith("x-amz-checksum-") for k in h.keys()) and \
+                "x-amz-checksum-" not in (h.get("x-amz-trailer") or "").lower():
+            raise S3Error(400, "InvalidRequest",
+                          "Missing required header for this request: Content-Md5")
+        bad = S3Error(400, "MalformedXML",
+                      "The XML you provided was not well-formed or did not validate against "
+                      "our published schema")
+        data = spool.read() if spool is not None else b""
+        try:
+            root = ET.fromstring(data)
+        except ET.ParseError:
+            raise bad
+
+        def local(tag):
+            return tag.rsplit("}", 1)[-1]
+        if local(root.tag) != "Delete":
+            raise bad
+        quiet = False
+        keys = []
+        for child in root:
+            t = local(child.tag)
+            if t == "Quiet":
+                quiet = (child.text or "").strip().lower() == "true"
+            elif t == "Object":
+                key = vid = None
+                for c in child:
+                    if local(c.tag) == "Key":
+                        key = c.text or ""
+                    elif local(c.tag) == "VersionId":
+                        vid = c.text or ""
+                if key is None:
+                    raise bad
+                keys.append((key, vid))
+        if not keys or len(keys) > 1000:
+            raise bad
+        status, body = self.upstream_simple("GET", bucket_path + "?max-keys=0")
+        if status == 404:
+            raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist",
+                          [("BucketName", bucket_path[1:])])
+        out = ['<?xml version="1.0" encoding="UTF-8"?>\n'
+               '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">']
+        for key, vid in keys:
+            target = bucket_path + "/" + urllib.parse.quote(key, safe="/~", errors="surrogateescape")
+            status, body = self.upstream_simple("DELETE", target)
+            vtag = "<VersionId>%s</VersionId>" % xml_escape(vid) if vid is not None else ""
+            if status in (200, 204):
+                if not quiet:
+                    out.append("<Deleted><Key>%s</Key>%s</Deleted>" % (xml_escape(key), vtag))
+            else:
+                m = re.search(rb"<Code>([^<]{1,100})</Code>", body)
+                code = m.group(1).decode("latin-1") if m else "InternalError"
+                out.append("<Error><Key>%s</Key>%s<Code>%s</Code><Message>s3rver answered %d"
+                           "</Message></Error>" % (xml_escape(key), vtag, xml_escape(code), status))
+        out.append("</DeleteResult>")
+        self.emit(200, [("Content-Type", "application/xml")], "".join(out).encode("utf-8"),
+                  after_bytes)
+
+    def emit(self, status, headers, body, after_bytes):
+        """An answer made here, cut after after_bytes when asked."""
+        self._status = status
+        self.send_response_only(status)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("x-amz-request-id", request_id())
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if after_bytes is not None:
+            self.wfile.write(body[:after_bytes])
+            self._bytes_out += min(len(body), after_bytes)
+            self.drop()
+            raise Dropped()
+        self.wfile.write(body)
+        self._bytes_out += len(body)
 
     def forward(self, raw_path, raw_query, spool, extra, after_bytes):
         target, headers = self.upstream_request(raw_path, raw_query, extra)
@@ -1349,6 +1535,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._up_last = time.monotonic()
         try:
             self.relay(resp, after_bytes)
+        except http.client.HTTPException as e:
+            # s3rver's answer broke off: so does ours
+            self._code = "upstream-" + e.__class__.__name__
+            self.drop()
+            raise Dropped()
         finally:
             if resp.will_close or not resp.isclosed():
                 self._close_upstream()
@@ -1400,6 +1591,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if no_body:
             self.wfile.flush()
+            if after_bytes is not None:
+                self.drop()
+                raise Dropped()
             return
         budget = after_bytes
 
