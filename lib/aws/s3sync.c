@@ -152,6 +152,11 @@ static struct entry *listing_push(struct listing *l, const char *rel)
 	return en;
 }
 
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->rel, ((const struct entry *)b)->rel);
+}
+
 static void warn_cb(void *arg, const char *msg)
 {
 	struct sync *s = arg;
@@ -217,6 +222,24 @@ static int list_s3(struct listing *out, struct sync *s, struct side *sd,
 	}
 	aws_s3_list_release(&l);
 	free(prefix);
+	/* S3 lists in UTF-8 byte order, but the comparison below must not
+	 * depend on a server keeping to it (s3rver lists in file-system walk
+	 * order): a wrong order would look like missing files, and --delete
+	 * would act on it */
+	qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
+	/* and a key listed twice (pages that overlap) is one object */
+	{
+		size_t k = 0;
+
+		for (size_t i = 0; i < out->n; i++) {
+			if (k && strcmp(out->v[i].rel, out->v[k - 1].rel) == 0) {
+				free(out->v[i].rel);
+				continue;
+			}
+			out->v[k++] = out->v[i];
+		}
+		out->n = k;
+	}
 	return 0;
 }
 
