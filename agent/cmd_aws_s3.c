@@ -355,26 +355,32 @@ int aws_s3_ls_cmd(const struct aws_cli *g, int argc, char **argv)
 		goto fail;
 	{
 		size_t base = strrchr(lp, '/') ? (size_t)(strrchr(lp, '/') - lp) + 1 : 0;
-		const char *last_pre = NULL;
 
-		for (size_t i = 0; i < l.n; i++) {
-			const char *rest = l.v[i].key + base;
-			const char *slash = strchr(rest, '/');
+		/* as the CLI: the "folders" (PRE) first, then the objects */
+		for (int pass = 0; pass < 2 && !a.so.recursive; pass++) {
+			const char *last_pre = NULL;
+			size_t last_n = 0;
 
-			total += l.v[i].size;
-			if (a.so.recursive) {
-				ls_line(&a, &l.v[i], l.v[i].key);
-			} else if (slash) {
-				size_t n = (size_t)(slash - rest) + 1;
+			for (size_t i = 0; i < l.n; i++) {
+				const char *rest = l.v[i].key + base;
+				const char *slash = strchr(rest, '/');
 
-				if (!last_pre || strncmp(last_pre, rest, n) != 0 ||
-				    last_pre[n - 1] != '/') {
-					printf("%30s %.*s\n", "PRE", (int)n, rest);
+				if (pass == 1 && !slash)
+					ls_line(&a, &l.v[i], rest);
+				if (pass == 1 || !slash)
+					continue;
+				if (!last_pre || last_n != (size_t)(slash - rest) + 1 ||
+				    strncmp(last_pre, rest, last_n) != 0) {
+					last_n = (size_t)(slash - rest) + 1;
 					last_pre = rest;
+					printf("%30s %.*s\n", "PRE", (int)last_n, rest);
 				}
-			} else {
-				ls_line(&a, &l.v[i], rest);
 			}
+		}
+		for (size_t i = 0; i < l.n; i++) {
+			total += l.v[i].size;
+			if (a.so.recursive)
+				ls_line(&a, &l.v[i], l.v[i].key);
 		}
 	}
 	if (a.summarize) {

@@ -226,7 +226,8 @@ static int list_s3(struct listing *out, struct sync *s, struct side *sd,
 	 * depend on a server keeping to it (s3rver lists in file-system walk
 	 * order): a wrong order would look like missing files, and --delete
 	 * would act on it */
-	qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), entry_cmp);
 	/* and a key listed twice (pages that overlap) is one object */
 	{
 		size_t k = 0;
