@@ -339,9 +339,30 @@ int aws_s3_ls_cmd(const struct aws_cli *g, int argc, char **argv)
 		ret = p > 0 ? 0 : EXIT_USAGE;
 		goto done;
 	}
+	if (a.n_operand == 0) {
+		struct strv bk = STRV_INIT;
+
+		if (aws_cli_client(&c, &cp, g, &e) < 0 ||
+		    aws_s3_list_buckets(&bk, c, &e) < 0) {
+			strv_release(&bk);
+			goto fail;
+		}
+		for (size_t i = 0; i < bk.n; i++) {
+			char *sp = strchr(bk.v[i], ' '), ts[32];
+			time_t t = (time_t)strtoll(bk.v[i], NULL, 10);
+			struct tm tm;
+
+			localtime_r(&t, &tm);
+			strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+			printf("%s %s\n", ts, sp ? sp + 1 : bk.v[i]);
+		}
+		strv_release(&bk);
+		ret = 0;
+		goto done;
+	}
 	if (a.n_operand != 1) {
-		fprintf(stderr, "gantry aws s3 ls: give s3://BUCKET[/PREFIX] "
-			"(listing buckets is not supported yet)\n");
+		fprintf(stderr, "gantry aws s3 ls: give at most one "
+			"s3://BUCKET[/PREFIX]\n");
 		goto done;
 	}
 	if (aws_s3_url_parse(&bucket, &prefix, a.operand[0], &e) < 0 ||

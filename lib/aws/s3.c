@@ -437,3 +437,45 @@ int aws_s3_mpu_abort(struct aws_client *c, const char *bucket,
 	return rc;
 }
 
+
+/* ListAllMyBucketsResult := Buckets { Bucket { Name CreationDate } } */
+int aws_s3_list_buckets(struct strv *out, struct aws_client *c, struct err *e)
+{
+	char *ep = NULL;
+	struct aws_resp resp;
+	struct xml *root = NULL;
+	const struct xml *b;
+	int rc = -1;
+
+	aws_resp_init(&resp);
+	if (aws_endpoint(&ep, c, "s3", e) < 0)
+		goto done;
+	{
+		struct aws_req r = {
+			.service = "s3", .operation = "ListBuckets",
+			.proto = AWS_PROTO_REST_XML, .method = "GET", .path = "/",
+			.s3 = true, .endpoint = ep,
+		};
+
+		if (aws_call(c, &r, &resp, e) < 0)
+			goto done;
+	}
+	if (xml_parse(&root, resp.body.ptr, resp.body.len, e) < 0)
+		goto done;
+	for (b = xml_first(xml_find(root, "Buckets"), "Bucket"); b; b = xml_next(b)) {
+		long long t = 0;
+		const char *d = xml_text(b, "CreationDate"), *n = xml_text(b, "Name");
+
+		if (!n)
+			continue;
+		if (d)
+			aws_time_parse(&t, d);
+		strv_pushf(out, "%lld %s", t, n);
+	}
+	rc = 0;
+done:
+	xml_free(root);
+	aws_resp_release(&resp);
+	free(ep);
+	return rc;
+}

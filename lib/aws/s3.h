@@ -58,6 +58,9 @@ int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
 void aws_s3_list_release(struct aws_s3_list *l);
 
 
+/* ListBuckets: "CreationDate-unix-seconds name" entries in out. */
+int aws_s3_list_buckets(struct strv *out, struct aws_client *c, struct err *e);
+
 /* HeadObject: the object's headers in resp->headers (x-amz-meta-*). */
 int aws_s3_head(struct aws_client *c, const char *bucket, const char *key,
 		struct aws_resp *resp, struct err *e);
