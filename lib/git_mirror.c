@@ -259,15 +259,19 @@ static void consolidate(git_repository *repo, const char *mirror)
 	if (git_repository_odb(&odb, repo) < 0 ||
 	    git_packbuilder_new(&pb, repo) < 0)
 		goto done;
-	git_packbuilder_set_threads(pb, 0);
+	git_packbuilder_set_threads(pb, 1);	/* the same objects, the same pack */
 	if (git_odb_foreach(odb, insert_cb, pb) < 0 ||
 	    git_packbuilder_write(pb, dir, 0, NULL, NULL) < 0)
 		goto done;
+	/* the bare hash: the files are pack-<hash>.pack and .idx; the same
+	 * objects make the same name, so a pack written again over an
+	 * earlier one (an interrupted consolidation) must be kept */
 	keep = git_packbuilder_name(pb);
 	for (size_t i = 0; keep && i < packs.n; i++) {
 		char *idx, *pack;
 
-		if (strcmp(packs.v[i], keep) == 0)
+		if (str_starts_with(packs.v[i], "pack-") &&
+		    strcmp(packs.v[i] + 5, keep) == 0)
 			continue;
 		/* the index first: a pack without one is not read */
 		idx = xasprintf("%s/%s.idx", dir, packs.v[i]);

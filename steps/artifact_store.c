@@ -3,6 +3,7 @@
  * artifact_store.h).
  */
 #include "artifact_store.h"
+#include "stepx.h"
 #include "../lib/aws/aws.h"
 #include "../lib/aws/creds.h"
 #include "../lib/aws/s3.h"
@@ -55,8 +56,7 @@ int art_store_open(struct art_store *s, struct step_ctx *c, long long run_id,
 			struct aws_chain_opts co = { 0 };
 			struct aws_client_opts o = { 0 };
 
-			for (size_t i = 0; c->envp && i < c->envp->n; i++)
-				strv_push(&s->env, c->envp->v[i]);
+			stepx_aws_env(&s->env, c);
 			co.env = &s->env;
 			aws_credp_chain(&s->creds, &co);
 			o.env = &s->env;

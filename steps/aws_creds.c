@@ -334,6 +334,11 @@ static int make_provider(struct kept *k, struct step_ctx *c,
 	} else if (o->role && o->token_file) {
 		k->file = *o->token_file == '/' ? xstrdup(o->token_file) :
 			  fs_join(c->workspace, o->token_file);
+		/* read by gantry, outside the sandbox: only the job's own */
+		if (!stepx_inside_job(c, k->file))
+			return err_set(e, ERR_INVALID, "web-identity-token-file %s "
+				       "is outside the workspace and RUNNER_TEMP",
+				       o->token_file);
 		aws_credp_web_identity(&k->p, &co, o->role, o->session,
 				       o->duration, file_token, k);
 		return 0;
@@ -465,8 +470,7 @@ static int cac_run(struct step_ctx *c, struct err *e)
 		goto done;
 	if (o.unset_current)
 		unset_current(c);
-	for (size_t i = 0; i < c->envp->n; i++)
-		strv_push(&k->env, c->envp->v[i]);
+	stepx_aws_env(&k->env, c);
 	if (o.proxy) {
 		strv_setenv(&k->env, "https_proxy", o.proxy);
 		strv_setenv(&k->env, "http_proxy", o.proxy);

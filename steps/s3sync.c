@@ -108,17 +108,20 @@ static int read_inputs(struct ss *o, struct step_ctx *c, struct err *e)
 	if (add_patterns(o->filter, ex, false, e) < 0 ||
 	    add_patterns(o->filter, in, true, e) < 0)
 		goto done;
-	/* a local side: inside the workspace */
+	/* a local side: inside the workspace (gantry reads and writes it
+	 * itself, outside the sandbox), links and all */
 	{
 		char **local = str_starts_with(o->src, "s3://") ? &o->dst : &o->src;
 
-		if (**local != '/' && !fs_rel_inside(*local)) {
-			err_set(e, ERR_INVALID, "'%s' must stay inside the "
-				"workspace", *local);
-			goto done;
-		}
 		o->src_abs = **local == '/' ? xstrdup(*local) :
 			     fs_join(c->workspace, *local);
+		if (**local == '/' || !fs_rel_inside(*local) ||
+		    !stepx_inside_job(c, o->src_abs)) {
+			err_set(e, ERR_INVALID, "'%s' must be a path inside the "
+				"workspace (relative, no .., no link out of it)",
+				*local);
+			goto done;
+		}
 	}
 	rc = 0;
 done:
@@ -141,6 +144,7 @@ static int run_sync(struct step_ctx *c, struct ss *o, const struct strv *env,
 	struct aws_client *cl = NULL;
 	struct aws_chain_opts co = { .env = env };
 	struct aws_client_opts ao = { .env = env };
+	char *confine = fs_realpath(c->workspace);
 	struct s3sync_result r = { 0 };
 	bool local_src = !str_starts_with(o->src, "s3://");
 	struct s3sync_opts so = {
@@ -150,6 +154,9 @@ static int run_sync(struct step_ctx *c, struct ss *o, const struct strv *env,
 		.delete_ = o->del, .checksum = o->checksum, .dryrun = dryrun,
 		.follow_symlinks = true, .filter = o->filter,
 		.cache_control = o->cache, .say = say_cb, .arg = c,
+		/* outside the sandbox: no link is followed, nothing is
+		 * written outside the workspace */
+		.confine = confine,
 	};
 	int rc = -1;
 
@@ -194,6 +201,7 @@ done:
 	s3sync_result_release(&r);
 	aws_client_free(cl);
 	aws_credp_free(cp);
+	free(confine);
 	return rc;
 }
 
@@ -204,7 +212,13 @@ static int ss_run(struct step_ctx *c, struct err *e)
 
 	if (read_inputs(&o, c, e) < 0)
 		goto done;
-	rc = run_sync(c, &o, c->envp, false, e);
+	{
+		struct strv env = STRV_INIT;
+
+		stepx_aws_env(&env, c);
+		rc = run_sync(c, &o, &env, false, e);
+		strv_release(&env);
+	}
 done:
 	ss_release(&o);
 	return rc;

@@ -3,6 +3,7 @@
  */
 #include "stepx.h"
 #include "../lib/buf.h"
+#include "../lib/fs.h"
 #include "../lib/jsonx.h"
 #include "../lib/util.h"
 
@@ -73,4 +74,64 @@ void stepx_check_inputs(struct step_ctx *c, const char *const *known,
 const char *stepx_github(struct step_ctx *c, const char *key)
 {
 	return jsonx_str(json_object_get(c->xenv->contexts, "github"), key);
+}
+
+static bool under(const char *path, const char *root)
+{
+	size_t n = root ? strlen(root) : 0;
+
+	return n && strncmp(path, root, n) == 0 &&
+	       (path[n] == '/' || path[n] == '\0');
+}
+
+bool stepx_inside_job(struct step_ctx *c, const char *path)
+{
+	char *p = path[0] == '/' ? xstrdup(path) : fs_join(c->workspace, path);
+	char *real = NULL, *ws = fs_realpath(c->workspace);
+	char *tmp = c->runner_temp ? fs_realpath(c->runner_temp) : NULL;
+	bool ok = false;
+
+	/* the nearest existing ancestor decides: links in it are followed */
+	for (int i = 0; i < 256 && !real; i++) {
+		char *parent;
+
+		real = fs_realpath(p);
+		if (real)
+			break;
+		parent = fs_dirname(p);
+		if (!parent || strcmp(parent, p) == 0) {
+			free(parent);
+			break;
+		}
+		free(p);
+		p = parent;
+	}
+	ok = real && (under(real, ws) || under(real, tmp));
+	free(p);
+	free(real);
+	free(ws);
+	free(tmp);
+	return ok;
+}
+
+void stepx_aws_env(struct strv *out, struct step_ctx *c)
+{
+	static const char *const files[] = {
+		"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+	};
+
+	for (size_t i = 0; c->envp && i < c->envp->n; i++)
+		strv_push(out, c->envp->v[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		const char *v = strv_getenv(out, files[i]);
+
+		if (v && *v && !stepx_inside_job(c, v)) {
+			stepx_say(c, "warning: %s=%s is outside the job's folders: "
+				  "not used", files[i], v);
+			v = NULL;
+		}
+		if (!v || !*v)
+			strv_setenv(out, files[i], i >= 2 ? "/dev/null" : "");
+	}
 }

@@ -22,6 +22,19 @@ void stepx_say(struct step_ctx *c, const char *fmt, ...)
  * gives for an action's unexpected input. */
 void stepx_check_inputs(struct step_ctx *c, const char *const *known,
 			const char *action);
+/* Whether path (existing, or its nearest existing parent) resolves, links
+ * followed, inside the workspace or RUNNER_TEMP: what a built-in step,
+ * which runs in gantry's process outside the sandbox, may read or write. */
+bool stepx_inside_job(struct step_ctx *c, const char *path);
+
+/* The environment for AWS clients a built-in step makes: the step's,
+ * except that variables naming files (AWS_WEB_IDENTITY_TOKEN_FILE,
+ * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, AWS_CONFIG_FILE,
+ * AWS_SHARED_CREDENTIALS_FILE) are kept only when the file is inside the
+ * job's folders, and the profile files default to none: gantry must not
+ * hand the job what the sandbox hides from it (~/.aws, other files). */
+void stepx_aws_env(struct strv *out, struct step_ctx *c);
+
 /* A member of the github context, or NULL. Borrowed. */
 const char *stepx_github(struct step_ctx *c, const char *key);
 

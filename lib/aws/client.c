@@ -367,7 +367,14 @@ void aws_curl_setup(CURL *h, struct aws_client *c, const struct aws_req *r,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, aws_on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, resp);
-	set_proxy(c, h, p->url);
+	if (r->url) {
+		/* credential and token endpoints are local or link-local:
+		 * a bearer token or credentials never go through a proxy */
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+	} else {
+		set_proxy(c, h, p->url);
+	}
 	if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(r->method, "HEAD") == 0) {

@@ -764,8 +764,15 @@ int aws_credp_get(struct aws_credp *p, struct aws_creds *out, struct err *e)
 				goto done;
 			}
 		}
-		if (fetch(p, e) < 0)
+		if (fetch(p, e) < 0) {
+			/* a refresh ahead of time that fails: the credentials
+			 * held are still good until they expire */
+			if (p->have && p->cur.expiration > now) {
+				aws_creds_copy(out, &p->cur);
+				rc = 0;
+			}
 			goto done;
+		}
 		p->have = true;
 		p->fetches++;
 	}

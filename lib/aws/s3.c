@@ -239,6 +239,16 @@ int aws_s3_list(struct aws_s3_list *out, struct aws_client *c,
 		aws_resp_release(&resp);
 		if (r < 0)
 			goto done;
+		/* a page is a ListBucketResult that says whether more follow:
+		 * anything else is not taken for a (complete) listing */
+		if (strcmp(root->name, "ListBucketResult") != 0 ||
+		    !xml_text(root, "IsTruncated")) {
+			err_set(e, ERR_REMOTE, "s3://%s: ListObjectsV2 answered "
+				"<%s> without IsTruncated: not a listing", bucket,
+				root->name);
+			xml_free(root);
+			goto done;
+		}
 		for (const struct xml *o = xml_first(root, "Contents"); o;
 		     o = xml_next(o))
 			if (xml_text(o, "Key"))

@@ -75,6 +75,8 @@ struct sync {
 	long long bytes_total;
 	long long t0;
 	bool any_failed;
+	bool follow;		/* links followed (never when confined) */
+	bool local_dst;		/* keys become local paths */
 	struct err first_err;
 };
 
@@ -152,6 +154,51 @@ static struct entry *listing_push(struct listing *l, const char *rel)
 	return en;
 }
 
+/* Whether path (or its nearest existing parent), links resolved, is
+ * root or below it. */
+static bool inside(const char *root, const char *path)
+{
+	char *p = xstrdup(path), *real = NULL;
+	size_t n = strlen(root);
+	bool ok;
+
+	for (int i = 0; i < 256 && !(real = fs_realpath(p)); i++) {
+		char *parent = fs_dirname(p);
+
+		if (!parent || !strcmp(parent, p)) {
+			free(parent);
+			break;
+		}
+		free(p);
+		p = parent;
+	}
+	ok = real && !strncmp(real, root, n) && (real[n] == '/' || !real[n]);
+	free(real);
+	free(p);
+	return ok;
+}
+
+/* A key's relative path as a local path: no "", "." or ".." component,
+ * not absolute (the AWS CLI skips such keys too). */
+static bool safe_rel(const char *rel)
+{
+	const char *p = rel;
+
+	if (*rel == '/')
+		return false;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return *rel != '\0';
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->rel, ((const struct entry *)b)->rel);
@@ -177,7 +224,10 @@ static int list_local(struct listing *out, struct sync *s, struct side *sd,
 		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO,
 			       "%s", sd->path);
 	}
-	if (localtree_list(&t, sd->path, s->o->follow_symlinks, warn_cb, s, e) < 0)
+	if (s->o->confine && !inside(s->o->confine, sd->path))
+		return err_set(e, ERR_INVALID, "%s is outside %s", sd->path,
+			       s->o->confine);
+	if (localtree_list(&t, sd->path, s->follow, warn_cb, s, e) < 0)
 		return -1;
 	sd->is_file = S_ISREG(st.st_mode);
 	for (size_t i = 0; i < t.n; i++) {
@@ -208,11 +258,31 @@ static int list_s3(struct listing *out, struct sync *s, struct side *sd,
 		return -1;
 	}
 	for (size_t i = 0; i < l.n; i++) {
-		const char *rel = l.v[i].key + pn;
+		const char *rel;
 		struct entry *en;
 
+		/* a server's answer is not trusted to keep to the prefix */
+		if (strncmp(l.v[i].key, prefix, pn) != 0)
+			continue;
+		rel = l.v[i].key + pn;
 		if (!*rel || str_ends_with(rel, "/"))
 			continue;	/* the prefix itself, folder markers */
+		if (l.v[i].size < 0 || l.v[i].size > (5LL << 40)) {
+			err_set(e, ERR_REMOTE, "s3://%s/%s: the listing gives a "
+				"size of %lld bytes", sd->bucket, l.v[i].key,
+				l.v[i].size);
+			aws_s3_list_release(&l);
+			free(prefix);
+			listing_release(out);
+			return -1;
+		}
+		if (s->local_dst && !safe_rel(rel)) {
+			say(s, "warning: Skipping file s3://%s/%s. File references "
+			    "a parent directory or is not a plain path.", sd->bucket,
+			    l.v[i].key);
+			s->r->skipped++;
+			continue;
+		}
 		if (s->o->filter && !s3filter_match(s->o->filter, rel))
 			continue;
 		en = listing_push(out, rel);
@@ -433,7 +503,8 @@ static void job_free(struct job *j)
 static int hash_file(struct job *j, long long part, struct err *e)
 {
 	EVP_MD_CTX *all = EVP_MD_CTX_new();
-	static unsigned char buf[1 << 20];
+	/* not static: jobs run in threads */
+	unsigned char *buf = xmalloc(1 << 20);
 	long long off = 0;
 	unsigned char md[16];
 	unsigned int mdlen;
@@ -447,8 +518,8 @@ static int hash_file(struct job *j, long long part, struct err *e)
 
 		EVP_DigestInit_ex(one, EVP_md5(), NULL);
 		for (long long left = len; left > 0;) {
-			ssize_t n = pread(j->fd, buf, left < (long long)sizeof(buf) ?
-					  (size_t)left : sizeof(buf), off + len - left);
+			ssize_t n = pread(j->fd, buf, left < (1LL << 20) ?
+					  (size_t)left : (size_t)1 << 20, off + len - left);
 
 			if (n <= 0) {
 				EVP_MD_CTX_free(one);
@@ -471,6 +542,7 @@ static int hash_file(struct job *j, long long part, struct err *e)
 	rc = 0;
 done:
 	EVP_MD_CTX_free(all);
+	free(buf);
 	return rc;
 }
 
@@ -482,6 +554,16 @@ static void part_done(struct aws_xfer *x, struct aws_xfer_op *op)
 
 	if (op->rc < 0) {
 		job_fail(j, &op->e);
+	} else if (j->act == ACT_DOWNLOAD &&
+		   ((j->parts > 1 && op->resp.status != 206) ||
+		    op->got != op->src_len)) {
+		struct err e = ERR_INIT;
+
+		/* a range answered whole, or cut short: never stitched in */
+		err_set(&e, ERR_REMOTE, "s3://%s/%s: GetObject returned %lld of "
+			"%lld bytes (HTTP %ld)", s->src.bucket, j->from_key,
+			(long long)op->got, (long long)op->src_len, op->resp.status);
+		job_fail(j, &e);
 	} else if (j->act == ACT_UPLOAD && j->upload_id) {
 		const char *etag = aws_resp_header(&op->resp, "etag");
 
@@ -571,6 +653,12 @@ static int job_start(struct sync *s, struct job *j, struct err *e)
 		j->dst_path = s->dst.is_file ? xstrdup(s->dst.path) :
 			      fs_join(s->dst.path, j->src->rel);
 		dir = fs_dirname(j->dst_path);
+		if (s->o->confine && !inside(s->o->confine, dir)) {
+			err_set(e, ERR_INVALID, "%s is outside %s (a link?)", dir,
+				s->o->confine);
+			free(dir);
+			return -1;
+		}
 		if (fs_mkdirs(dir, 0755, e) < 0) {
 			free(dir);
 			return -1;
@@ -637,9 +725,15 @@ static int job_start(struct sync *s, struct job *j, struct err *e)
 			op->req.operation = "GetObject";
 			op->dst_fd = j->fd;
 			op->dst_off = off;
-			if (j->parts > 1)
+			op->src_len = len;	/* what must arrive */
+			if (j->parts > 1) {
 				strv_pushf(&j->hdrs[i], "Range:bytes=%lld-%lld", off,
 					   off + len - 1);
+				/* every range from the same version */
+				if (*j->src->etag)
+					strv_pushf(&j->hdrs[i], "If-Match:\"%s\"",
+						   j->src->etag);
+			}
 		} else {
 			op->req.method = "PUT";
 			op->req.operation = "CopyObject";
@@ -756,8 +850,10 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 	memset(out, 0, sizeof(*out));
 	out->plan = json_array();
 	s.t0 = time_mono_ns();
+	s.follow = o->follow_symlinks && !o->confine;
 	if (side_parse(&s.src, o->src, e) < 0 || side_parse(&s.dst, o->dst, e) < 0)
 		goto done;
+	s.local_dst = !s.dst.s3;
 	if (!s.src.s3 && !s.dst.s3) {
 		err_set(e, ERR_INVALID, "one side must be s3://BUCKET[/PREFIX] "
 			"(%s and %s are both local)", o->src, o->dst);
@@ -802,9 +898,13 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 	} else if (list_s3(&src, &s, &s.src, e) < 0) {
 		goto done;
 	}
-	if (single) {
-		single_dst(&s, o->dst, src.v[0].rel);
+	if (single && !src.n) {
+		err_set(e, ERR_INVALID, "nothing to copy: %s was skipped or "
+			"excluded", o->src);
+		goto done;
 	}
+	if (single)
+		single_dst(&s, o->dst, src.v[0].rel);
 	if (o->delete_ && !src.n && !o->allow_empty_source) {
 		err_set(e, ERR_INVALID, "the source %s has no files: --delete "
 			"would empty %s; pass --allow-empty-source if that is "

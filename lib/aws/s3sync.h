@@ -55,6 +55,10 @@ struct s3sync_opts {
 	const char *content_disposition, *acl, *storage_class;
 	const struct strv *metadata;	/* "key=value", may be NULL */
 	int concurrency;		/* 0: 64 */
+	/* an absolute, resolved folder, or NULL: every local file read or
+	 * written must lie inside it, and no link is followed (built-in
+	 * steps run outside the sandbox) */
+	const char *confine;
 	/* per-file lines ("upload: a.js to s3://b/a.js") and warnings */
 	void (*say)(void *arg, const char *line);
 	/* progress on a terminal: files done/total, bytes, rate */

@@ -22,6 +22,7 @@
 #include "../../lib/aws/creds.h"
 #include "../../lib/aws/profile.h"
 #include "../../lib/aws/sts.h"
+#include "../../lib/aws/s3sync.h"
 #include "../../lib/fs.h"
 #include "../../lib/util.h"
 
@@ -361,6 +362,7 @@ struct srv {
 	int port;
 	int fail_first;		/* answer 503 SlowDown to this many */
 	bool json;		/* JSON 1.1 answers instead of STS's XML */
+	const char *fixed;	/* else: this XML body, 200, to every request */
 	int seen;
 	char first_auth[512];	/* Authorization of the first request */
 	char first_date[64];
@@ -429,7 +431,9 @@ static void *serve(void *arg)
 			copy_header(s->first_type, sizeof(s->first_type), req,
 				    "Content-Type:");
 		}
-		if (s->json)
+		if (s->fixed)
+			body = (s->seen++, s->fixed);
+		else if (s->json)
 			body = s->seen++ < s->fail_first ?
 			       "{\"__type\":\"com.amazonaws.ecr#ThrottlingException\","
 			       "\"message\":\"Rate exceeded\"}" :
@@ -454,7 +458,7 @@ static void *serve(void *arg)
 		if (write(fd, ans, strlen(ans)) < 0)
 			break;
 		close(fd);
-		if (s->seen > s->fail_first)
+		if (s->seen > s->fail_first && !s->fixed)
 			break;
 	}
 	return NULL;
@@ -605,6 +609,57 @@ static void test_aws_json_call(void **state)
 	aws_credp_free(p);
 }
 
+/* A listing is not trusted: keys that would leave the destination
+ * folder are skipped, keys outside the prefix ignored, and an answer that
+ * is not a listing is an error (nothing is acted on). */
+static void test_aws_s3sync_untrusted_listing(void **state)
+{
+	static const char listing[] =
+		"<ListBucketResult><IsTruncated>false</IsTruncated>"
+		"<Contents><Key>p/../escaped.txt</Key><Size>3</Size></Contents>"
+		"<Contents><Key>p//tmp/abs.txt</Key><Size>3</Size></Contents>"
+		"<Contents><Key>p/./dot.txt</Key><Size>3</Size></Contents>"
+		"<Contents><Key>other/x.txt</Key><Size>3</Size></Contents>"
+		"</ListBucketResult>";
+	struct aws_creds cr = { .access_key_id = "AKIDTEST",
+				.secret_access_key = "s3cr3t" };
+	struct aws_credp *p;
+	struct strv env = STRV_INIT;
+	struct aws_client *c;
+	struct s3sync_result r;
+	struct srv s;
+	struct err e = ERR_INIT;
+	char *url, *dst = fs_join(tmpdir, "dl"), *esc = fs_join(tmpdir, "escaped.txt");
+	struct s3sync_opts o = { .mode = S3SYNC_SYNC, .src = "s3://b/p",
+				 .dst = dst, .follow_symlinks = true };
+
+	aws_credp_static(&p, &cr, "test");
+	srv_start(&s, 0, false);
+	s.fixed = listing;
+	url = xasprintf("http://127.0.0.1:%d", s.port);
+	strv_setenv(&env, "AWS_CONFIG_FILE", "/nonexistent");
+	strv_setenv(&env, "AWS_ENDPOINT_URL_S3", url);
+	c = signed_client(&env, p, 1);
+	assert_int_equal(s3sync_run(&r, c, &o, &e), 0);
+	assert_int_equal(r.skipped, 3);
+	assert_int_equal(r.downloaded, 0);
+	assert_false(fs_exists(esc));
+	assert_false(fs_exists("/tmp/abs.txt"));
+	s3sync_result_release(&r);
+
+	s.fixed = "<Error><Code>AccessDenied</Code></Error>";
+	assert_int_equal(s3sync_run(&r, c, &o, &e), -1);
+	assert_non_null(strstr(e.msg, "not a listing"));
+	s3sync_result_release(&r);
+	srv_stop(&s);
+	aws_client_free(c);
+	free(url);
+	free(dst);
+	free(esc);
+	strv_release(&env);
+	aws_credp_free(p);
+}
+
 static void test_aws_static_expiry(void **state)
 {
 	struct aws_creds cr = { .access_key_id = "A", .secret_access_key = "S",
@@ -653,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_aws_chain_local),
 		cmocka_unit_test(test_aws_call_retries),
 		cmocka_unit_test(test_aws_json_call),
+		cmocka_unit_test(test_aws_s3sync_untrusted_listing),
 		cmocka_unit_test(test_aws_static_expiry),
 	};
 

@@ -210,6 +210,18 @@ static void test_git_packs_consolidated(void **state)
 	out = sh_out("git -C %s fsck --full 2>&1 | grep -v '^dangling' | wc -l", m);
 	assert_string_equal(out, "0");
 	free(out);
+	/* an interrupted consolidation left copies beside the one pack: the
+	 * next one writes the same pack again, and must keep it */
+	sh("cd %s/objects/pack && p=$(ls pack-*.pack | sed 's/.pack$//') && "
+	   "for i in $(seq 10 42); do cp $p.pack pack-00000000000000000000000000000000000000$i.pack && "
+	   "cp $p.idx pack-00000000000000000000000000000000000000$i.idx; done", m);
+	assert_true(count_packs(m) > 32);
+	free(update(cache, url, NULL));
+	assert_int_equal(count_packs(m), 1);
+	sh("git -C %s cat-file -e %s", m, gone);
+	out = sh_out("git -C %s fsck --full 2>&1 | grep -v '^dangling' | wc -l", m);
+	assert_string_equal(out, "0");
+	free(out);
 	free(want);
 	free(gone);
 	free(m);
