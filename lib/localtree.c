@@ -115,6 +115,8 @@ static void skip(struct walk *w, const char *why)
 	free(msg);
 	free(path);
 	w->out->skipped++;
+	if (w->rel.len)
+		strv_push(&w->out->skipped_rel, w->rel.ptr);
 }
 
 /* Warn for a failed stat or open of the entry. */
@@ -393,6 +395,7 @@ void localtree_release(struct localtree *t)
 	for (i = 0; i < t->n; i++)
 		free(t->files[i].rel);
 	free(t->files);
+	strv_release(&t->skipped_rel);
 	memset(t, 0, sizeof(*t));
 }
 

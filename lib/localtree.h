@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "strv.h"
 
 #define LOCALTREE_FILES_MAX 10000000
 #define LOCALTREE_DEPTH_MAX 256
@@ -33,6 +34,11 @@ struct localtree {
 	struct localfile *files;	/* owned, sorted by rel (strcmp) */
 	size_t n, alloc;
 	size_t skipped;			/* warnings given */
+	struct strv skipped_rel;	/* owned: the rel of each skipped entry
+					 * (a folder's: nothing under it was
+					 * listed), so a sync never deletes a
+					 * copy because the original was
+					 * unreadable */
 };
 
 /* msg is the AWS CLI's warning without its "warning: " prefix, naming the

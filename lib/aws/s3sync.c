@@ -77,6 +77,8 @@ struct sync {
 	bool any_failed;
 	bool follow;		/* links followed (never when confined) */
 	bool local_dst;		/* keys become local paths */
+	struct strv protect;	/* source entries skipped (unreadable...):
+				 * their copies are never deleted */
 	struct err first_err;
 };
 
@@ -199,6 +201,19 @@ static bool safe_rel(const char *rel)
 	return *rel != '\0';
 }
 
+/* Whether rel is, or lies under, a source entry that was skipped. */
+static bool protected(const struct sync *s, const char *rel)
+{
+	for (size_t i = 0; i < s->protect.n; i++) {
+		size_t n = strlen(s->protect.v[i]);
+
+		if (!strncmp(rel, s->protect.v[i], n) &&
+		    (rel[n] == '\0' || rel[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->rel, ((const struct entry *)b)->rel);
@@ -230,6 +245,9 @@ static int list_local(struct listing *out, struct sync *s, struct side *sd,
 	if (localtree_list(&t, sd->path, s->follow, warn_cb, s, e) < 0)
 		return -1;
 	sd->is_file = S_ISREG(st.st_mode);
+	if (sd == &s->src)
+		for (size_t i = 0; i < t.skipped_rel.n; i++)
+			strv_push(&s->protect, t.skipped_rel.v[i]);
 	for (size_t i = 0; i < t.n; i++) {
 		struct entry *en;
 
@@ -926,7 +944,13 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 		if (cmp < 0) {
 			send[n_send++] = &src.v[i++];
 		} else if (cmp > 0) {
-			if (o->delete_) {
+			if (o->delete_ && protected(&s, dst.v[k].rel)) {
+				char *shown = show(&s.dst, dst.v[k].rel);
+
+				say(&s, "warning: not deleting %s: its source was "
+				    "skipped", shown);
+				free(shown);
+			} else if (o->delete_) {
 				struct entry *en = listing_push(&extra, dst.v[k].rel);
 
 				en->size = dst.v[k].size;
@@ -993,6 +1017,7 @@ done:
 	listing_release(&extra);
 	side_release(&s.src);
 	side_release(&s.dst);
+	strv_release(&s.protect);
 	return rc;
 }
 
