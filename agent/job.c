@@ -154,6 +154,20 @@ static void host_keep_aws(void *ud, struct aws_credp *p,
 	jr->aws_arg = arg;
 }
 
+static struct aws_credp *host_take_aws(void *ud, void (**release)(void *arg),
+				       void **arg)
+{
+	struct jobrun *jr = ((struct stepexec *)ud)->jr;
+	struct aws_credp *p = jr->aws;
+
+	*release = jr->aws_release;
+	*arg = jr->aws_arg;
+	jr->aws = NULL;
+	jr->aws_release = NULL;
+	jr->aws_arg = NULL;
+	return p;
+}
+
 static const struct step_host job_host = {
 	.info = stepio_info,
 	.spawn = host_spawn,
@@ -163,6 +177,7 @@ static const struct step_host job_host = {
 	.export_env = host_export_env,
 	.oidc_claims = host_oidc_claims,
 	.keep_aws = host_keep_aws,
+	.take_aws = host_take_aws,
 };
 
 /* ---- one step ---- */

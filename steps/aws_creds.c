@@ -59,6 +59,9 @@ struct cac {
 struct kept {
 	struct aws_credp *p;
 	struct aws_credp *src;	/* role chaining's source, or NULL */
+	/* when src is the job's earlier provider: how to release it */
+	void (*src_release)(void *arg);
+	void *src_arg;
 	struct strv env;	/* the client's environment */
 	char *url, *bearer, *audience, *file;
 };
@@ -86,7 +89,10 @@ static void kept_free(void *arg)
 	if (!k)
 		return;
 	aws_credp_free(k->p);
-	aws_credp_free(k->src);
+	if (k->src_release)
+		k->src_release(k->src_arg);	/* frees src */
+	else
+		aws_credp_free(k->src);
 	strv_release(&k->env);
 	free(k->url);
 	if (k->bearer)
@@ -343,7 +349,13 @@ static int make_provider(struct kept *k, struct step_ctx *c,
 				       o->duration, file_token, k);
 		return 0;
 	} else if (o->role && o->chaining) {
-		aws_credp_chain(&k->src, &co);
+		/* the job's earlier credentials, still refreshed by their own
+		 * provider, else whatever the environment holds */
+		if (c->host->take_aws)
+			k->src = c->host->take_aws(c->host_ud, &k->src_release,
+						   &k->src_arg);
+		if (!k->src)
+			aws_credp_chain(&k->src, &co);
 	} else if (o->role) {
 		if (!url || !*url || !bearer || !*bearer)
 			return err_set(e, ERR_AUTH, "the job has no id-token: "
@@ -503,6 +515,12 @@ static int cac_run(struct step_ctx *c, struct err *e)
 	k = NULL;
 	rc = 0;
 done:
+	/* a chained role that failed: the job keeps its earlier credentials */
+	if (k && k->src_release) {
+		c->host->keep_aws(c->host_ud, k->src, k->src_release, k->src_arg);
+		k->src = NULL;
+		k->src_release = NULL;
+	}
 	aws_creds_release(&cr);
 	kept_free(k);
 	cac_release(&o);

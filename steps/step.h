@@ -61,6 +61,11 @@ struct step_host {
 	 * release(arg) at its end (which frees p). */
 	void (*keep_aws)(void *ud, struct aws_credp *p,
 			 void (*release)(void *arg), void *arg);
+	/* Take the job's kept credentials (role chaining builds on them):
+	 * the provider, and the release the caller must call once it no
+	 * longer needs it. NULL when the job keeps none. */
+	struct aws_credp *(*take_aws)(void *ud, void (**release)(void *arg),
+				      void **arg);
 };
 
 struct step_ctx {
