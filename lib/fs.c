@@ -325,6 +325,29 @@ char *fs_realpath(const char *path)
 	return realpath(path, NULL);
 }
 
+bool fs_inside(const char *root, const char *path)
+{
+	char *p = xstrdup(path), *real = NULL;
+	size_t n = root ? strlen(root) : 0;
+	bool ok;
+
+	for (int i = 0; i < 256 && !(real = fs_realpath(p)); i++) {
+		char *parent = fs_dirname(p);
+
+		if (!parent || !strcmp(parent, p)) {
+			free(parent);
+			break;
+		}
+		free(p);
+		p = parent;
+	}
+	ok = real && n && !strncmp(real, root, n) &&
+	     (real[n] == '/' || !real[n] || (n == 1 && root[0] == '/'));
+	free(real);
+	free(p);
+	return ok;
+}
+
 char *fs_which(const char *name, const char *path_list)
 {
 	const char *p = path_list;

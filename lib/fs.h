@@ -54,6 +54,9 @@ bool fs_rel_inside(const char *p);
 char *fs_dirname(const char *path);
 /* The absolute, resolved form of path; NULL (errno set) on failure. */
 char *fs_realpath(const char *path);
+/* Whether path, or its nearest existing ancestor, resolves (links
+ * followed) to root (an already resolved absolute path) or below it. */
+bool fs_inside(const char *root, const char *path);
 /* Look name up in a PATH-style list; the absolute path or NULL. */
 char *fs_which(const char *name, const char *path_list);
 

@@ -76,39 +76,14 @@ const char *stepx_github(struct step_ctx *c, const char *key)
 	return jsonx_str(json_object_get(c->xenv->contexts, "github"), key);
 }
 
-static bool under(const char *path, const char *root)
-{
-	size_t n = root ? strlen(root) : 0;
-
-	return n && strncmp(path, root, n) == 0 &&
-	       (path[n] == '/' || path[n] == '\0');
-}
-
 bool stepx_inside_job(struct step_ctx *c, const char *path)
 {
 	char *p = path[0] == '/' ? xstrdup(path) : fs_join(c->workspace, path);
-	char *real = NULL, *ws = fs_realpath(c->workspace);
+	char *ws = fs_realpath(c->workspace);
 	char *tmp = c->runner_temp ? fs_realpath(c->runner_temp) : NULL;
-	bool ok = false;
+	bool ok = (ws && fs_inside(ws, p)) || (tmp && fs_inside(tmp, p));
 
-	/* the nearest existing ancestor decides: links in it are followed */
-	for (int i = 0; i < 256 && !real; i++) {
-		char *parent;
-
-		real = fs_realpath(p);
-		if (real)
-			break;
-		parent = fs_dirname(p);
-		if (!parent || strcmp(parent, p) == 0) {
-			free(parent);
-			break;
-		}
-		free(p);
-		p = parent;
-	}
-	ok = real && (under(real, ws) || under(real, tmp));
 	free(p);
-	free(real);
 	free(ws);
 	free(tmp);
 	return ok;

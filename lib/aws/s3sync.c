@@ -156,30 +156,6 @@ static struct entry *listing_push(struct listing *l, const char *rel)
 	return en;
 }
 
-/* Whether path (or its nearest existing parent), links resolved, is
- * root or below it. */
-static bool inside(const char *root, const char *path)
-{
-	char *p = xstrdup(path), *real = NULL;
-	size_t n = strlen(root);
-	bool ok;
-
-	for (int i = 0; i < 256 && !(real = fs_realpath(p)); i++) {
-		char *parent = fs_dirname(p);
-
-		if (!parent || !strcmp(parent, p)) {
-			free(parent);
-			break;
-		}
-		free(p);
-		p = parent;
-	}
-	ok = real && !strncmp(real, root, n) && (real[n] == '/' || !real[n]);
-	free(real);
-	free(p);
-	return ok;
-}
-
 /* A key's relative path as a local path: no "", "." or ".." component,
  * not absolute (the AWS CLI skips such keys too). */
 static bool safe_rel(const char *rel)
@@ -239,7 +215,7 @@ static int list_local(struct listing *out, struct sync *s, struct side *sd,
 		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO,
 			       "%s", sd->path);
 	}
-	if (s->o->confine && !inside(s->o->confine, sd->path))
+	if (s->o->confine && !fs_inside(s->o->confine, sd->path))
 		return err_set(e, ERR_INVALID, "%s is outside %s", sd->path,
 			       s->o->confine);
 	if (localtree_list(&t, sd->path, s->follow, warn_cb, s, e) < 0)
@@ -671,7 +647,7 @@ static int job_start(struct sync *s, struct job *j, struct err *e)
 		j->dst_path = s->dst.is_file ? xstrdup(s->dst.path) :
 			      fs_join(s->dst.path, j->src->rel);
 		dir = fs_dirname(j->dst_path);
-		if (s->o->confine && !inside(s->o->confine, dir)) {
+		if (s->o->confine && !fs_inside(s->o->confine, dir)) {
 			err_set(e, ERR_INVALID, "%s is outside %s (a link?)", dir,
 				s->o->confine);
 			free(dir);
