@@ -22,7 +22,7 @@ enum { O_DELETE = 256, O_EXCLUDE, O_INCLUDE, O_SIZE_ONLY, O_EXACT,
        O_DRYRUN, O_CACHE, O_TYPE, O_ENCODING, O_DISPOSITION, O_METADATA,
        O_ACL, O_STORAGE, O_NO_GUESS, O_FOLLOW, O_NO_FOLLOW, O_QUIET,
        O_CHECKSUM, O_ALLOW_EMPTY, O_RECURSIVE, O_HUMAN, O_SUMMARIZE,
-       O_CONCURRENCY, O_NO_PROGRESS };
+       O_CONCURRENCY, O_NO_PROGRESS, O_ONLY_ERRORS, O_SSE, O_SSE_KMS };
 
 static const struct option s3_opts[] = {
 	{ "delete", no_argument, NULL, O_DELETE },
@@ -49,6 +49,9 @@ static const struct option s3_opts[] = {
 	{ "summarize", no_argument, NULL, O_SUMMARIZE },
 	{ "concurrency", required_argument, NULL, O_CONCURRENCY },
 	{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+	{ "only-show-errors", no_argument, NULL, O_ONLY_ERRORS },
+	{ "sse", optional_argument, NULL, O_SSE },
+	{ "sse-kms-key-id", required_argument, NULL, O_SSE_KMS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,11 +76,12 @@ static const char s3_usage[] =
 "  --exact-timestamps --dryrun --quiet --cache-control V --content-type V\n"
 "  --content-encoding V --content-disposition V --metadata K=V[,K=V]\n"
 "  --acl V --storage-class V --no-guess-mime-type --follow-symlinks\n"
-"  --no-follow-symlinks\n"
+"  --no-follow-symlinks --only-show-errors --no-progress\n"
+"  --sse [AES256|aws:kms] --sse-kms-key-id ID\n"
 "gantry's own: --checksum (compare content, not times: an identical\n"
 "  rebuild uploads nothing), --allow-empty-source (let --delete empty the\n"
-"  destination), --concurrency N (transfers at once, default 64),\n"
-"  --no-progress, and the global --output json (the plan and the result).\n"
+"  destination), --concurrency N (transfers at once, default 64), and\n"
+"  the global --output json (the plan and the result).\n"
 "Deletions happen only after every transfer succeeded, and never after a\n"
 "listing that failed.\n";
 
@@ -141,7 +145,18 @@ static int parse(struct s3args *a, const char *cmd, int argc, char **argv)
 		case O_NO_GUESS: a->so.no_guess_mime = true; break;
 		case O_FOLLOW: a->so.follow_symlinks = true; break;
 		case O_NO_FOLLOW: a->so.follow_symlinks = false; break;
-		case O_QUIET: a->so.quiet = true; break;
+		case O_QUIET:
+		case O_ONLY_ERRORS: a->so.quiet = true; break;
+		case O_SSE:
+			/* --sse alone means AES256, as the CLI */
+			a->so.sse = optarg ? optarg : "AES256";
+			if (strcmp(a->so.sse, "AES256") && strcmp(a->so.sse, "aws:kms")) {
+				fprintf(stderr, "gantry aws s3 %s: --sse %s: AES256 or "
+					"aws:kms\n", cmd, a->so.sse);
+				goto done;
+			}
+			break;
+		case O_SSE_KMS: a->so.sse_kms_key_id = optarg; break;
 		case O_CHECKSUM: a->so.checksum = true; break;
 		case O_ALLOW_EMPTY: a->so.allow_empty_source = true; break;
 		case O_RECURSIVE: a->so.recursive = true; break;

@@ -457,6 +457,11 @@ static void upload_headers(struct strv *h, struct sync *s, struct job *j)
 		strv_pushf(h, "x-amz-acl:%s", o->acl);
 	if (o->storage_class)
 		strv_pushf(h, "x-amz-storage-class:%s", o->storage_class);
+	if (o->sse)
+		strv_pushf(h, "x-amz-server-side-encryption:%s", o->sse);
+	if (o->sse_kms_key_id)
+		strv_pushf(h, "x-amz-server-side-encryption-aws-kms-key-id:%s",
+			   o->sse_kms_key_id);
 	for (size_t i = 0; o->metadata && i < o->metadata->n; i++) {
 		const char *kv = o->metadata->v[i], *eq = strchr(kv, '=');
 

@@ -53,6 +53,7 @@ struct s3sync_opts {
 	const struct s3filter *filter;	/* NULL: everything */
 	const char *cache_control, *content_type, *content_encoding;
 	const char *content_disposition, *acl, *storage_class;
+	const char *sse, *sse_kms_key_id;	/* server-side encryption */
 	const struct strv *metadata;	/* "key=value", may be NULL */
 	int concurrency;		/* 0: 64 */
 	/* an absolute, resolved folder, or NULL: every local file read or
