@@ -23,6 +23,7 @@ struct aws_xfer {
 	int max_active, n_active;
 	struct aws_xfer_op *head, *tail;	/* queued, FIFO */
 	struct aws_xfer_op *waiting;		/* retries not due yet */
+	struct aws_xfer_op *active;		/* in libcurl's hands */
 	CURL *pool[POOL_MAX];
 	int n_pool;
 	bool cancelled;
@@ -248,6 +249,17 @@ static void start(struct aws_xfer *x, struct aws_xfer_op *op)
 		return;
 	}
 	x->n_active++;
+	op->anext = x->active;
+	x->active = op;
+}
+
+static void unlink_active(struct aws_xfer *x, struct aws_xfer_op *op)
+{
+	for (struct aws_xfer_op **pp = &x->active; *pp; pp = &(*pp)->anext)
+		if (*pp == op) {
+			*pp = op->anext;
+			break;
+		}
 }
 
 /* An attempt came back: done, retried later, or failed for good. */
@@ -267,6 +279,7 @@ static void complete(struct aws_xfer *x, CURL *h, CURLcode cc)
 	op->hl = NULL;
 	op->h = NULL;
 	x->n_active--;
+	unlink_active(x, op);
 	if (cc != CURLE_OK) {
 		aws_transport_error(&op->e, &op->req, cc, op->errbuf);
 		give_handle(x, h);
@@ -339,6 +352,38 @@ static void report(struct aws_xfer *x, bool force)
 	x->progress(x->progress_arg, x->sent, x->received, x->ops_done);
 }
 
+/* The engine failed: end every operation, active, waiting or queued,
+ * so that every done callback runs. */
+static int fail_all(struct aws_xfer *x, struct err *e)
+{
+	x->cancelled = true;
+	while (x->active) {
+		struct aws_xfer_op *op = x->active;
+
+		x->active = op->anext;
+		curl_multi_remove_handle(x->m, op->h);
+		curl_slist_free_all(op->hl);
+		op->hl = NULL;
+		give_handle(x, op->h);
+		op->h = NULL;
+		x->n_active--;
+		op->e = *e;
+		finish(x, op, -1);
+	}
+	while (x->head || x->waiting) {
+		release_due(x);
+		while (x->head) {
+			struct aws_xfer_op *op = x->head;
+
+			x->head = op->next;
+			if (!x->head)
+				x->tail = NULL;
+			start(x, op);	/* cancelled: ends at once */
+		}
+	}
+	return -1;
+}
+
 int aws_xfer_run(struct aws_xfer *x, struct err *e)
 {
 	while (x->head || x->waiting || x->n_active) {
@@ -356,18 +401,22 @@ int aws_xfer_run(struct aws_xfer *x, struct err *e)
 			start(x, op);
 		}
 		mc = curl_multi_perform(x->m, &running);
-		if (mc != CURLM_OK)
-			return err_set(e, ERR_INTERNAL, "libcurl: %s",
-				       curl_multi_strerror(mc));
+		if (mc != CURLM_OK) {
+			err_set(e, ERR_INTERNAL, "libcurl: %s",
+				curl_multi_strerror(mc));
+			return fail_all(x, e);
+		}
 		while ((msg = curl_multi_info_read(x->m, &left)))
 			if (msg->msg == CURLMSG_DONE)
 				complete(x, msg->easy_handle, msg->data.result);
 		report(x, false);
 		if (x->n_active && (!x->head || x->n_active >= x->max_active)) {
 			mc = curl_multi_poll(x->m, NULL, 0, wait_ms, NULL);
-			if (mc != CURLM_OK)
-				return err_set(e, ERR_INTERNAL, "libcurl: %s",
-					       curl_multi_strerror(mc));
+			if (mc != CURLM_OK) {
+				err_set(e, ERR_INTERNAL, "libcurl: %s",
+					curl_multi_strerror(mc));
+				return fail_all(x, e);
+			}
 		} else if (!x->n_active && !x->head && x->waiting) {
 			struct timespec ts = { 0, (long)wait_ms * 1000000L };
 

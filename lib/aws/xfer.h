@@ -46,6 +46,7 @@ struct aws_xfer_op {
 	struct aws_resp resp;
 	/* private */
 	struct aws_xfer_op *next;
+	struct aws_xfer_op *anext;	/* the active list */
 	int attempt;
 	long long not_before_ns;
 	off_t sent, got;
@@ -77,7 +78,9 @@ void aws_xfer_on_progress(struct aws_xfer *x, aws_xfer_progress_fn fn,
 			  void *arg);
 
 /* Run until nothing is queued, waiting or active. -1 only when the
- * engine itself fails (libcurl); operations report through op->rc. */
+ * engine itself fails (libcurl); operations report through op->rc, and
+ * even then every operation ends (rc -1) and its done callback runs, so
+ * that callers clean up (abort a multipart upload, remove a file). */
 int aws_xfer_run(struct aws_xfer *x, struct err *e);
 /* Stop starting new operations (after a failure that makes the rest
  * pointless): queued ones end with rc -1, ERR_CANCELLED. */
