@@ -54,6 +54,10 @@ struct job {
 	char *key;		/* destination key (upload, copy) */
 	char *from_key;		/* source key (download, copy) */
 	char *dst_path, *tmp_path;	/* download */
+	int dirfd;		/* confined download: its folder, opened
+				 * without following links; tmp_name and
+				 * base are relative to it */
+	char *tmp_name, *base;
 	int fd;
 	char md5_hex[33];
 	char *upload_id;
@@ -486,10 +490,15 @@ static void job_free(struct job *j)
 	free(j->hdrs);
 	if (j->fd >= 0)
 		close(j->fd);
-	if (j->tmp_path) {
+	if (j->tmp_name && j->dirfd >= 0)
+		unlinkat(j->dirfd, j->tmp_name, 0);
+	else if (j->tmp_path)
 		unlink(j->tmp_path);
-		free(j->tmp_path);
-	}
+	if (j->dirfd >= 0)
+		close(j->dirfd);
+	free(j->tmp_path);
+	free(j->tmp_name);
+	free(j->base);
 	free(j->dst_path);
 	free(j->key);
 	free(j->from_key);
@@ -593,17 +602,66 @@ static void part_done(struct aws_xfer *x, struct aws_xfer_op *op)
 		struct timespec ts[2] = { { j->src->mtime, 0 }, { j->src->mtime, 0 } };
 		struct err e = ERR_INIT;
 
-		if (futimens(j->fd, ts) < 0 || rename(j->tmp_path, j->dst_path) < 0)
+		if (futimens(j->fd, ts) < 0 ||
+		    (j->dirfd >= 0 ? renameat(j->dirfd, j->tmp_name, j->dirfd,
+					      j->base) :
+		     rename(j->tmp_path, j->dst_path)) < 0)
 			job_fail(j, (err_sys(&e, ERR_IO, "cannot write %s",
 					     j->dst_path), &e));
 		else {
 			free(j->tmp_path);
 			j->tmp_path = NULL;
+			free(j->tmp_name);
+			j->tmp_name = NULL;
 		}
 	}
 	job_ended(s, j);
 	job_free(j);
 	(void)x;
+}
+
+/* A confined download (a step, outside the sandbox): the folders from
+ * the destination root down are opened one by one without following a
+ * link (made when missing), and the file is created and renamed in the
+ * last one through its descriptor, so that a link planted or swapped in
+ * by a job cannot take the write elsewhere. */
+static int open_confined(struct job *j, struct sync *s, struct err *e)
+{
+	const char *rel = j->src->rel, *p = rel, *slash;
+	int fd = open(s->dst.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_sys(e, ERR_IO, "cannot open %s", s->dst.path);
+	while ((slash = strchr(p, '/'))) {
+		char *part = xstrndup(p, (size_t)(slash - p));
+		int nfd;
+
+		if (mkdirat(fd, part, 0755) < 0 && errno != EEXIST)
+			nfd = -1;
+		else
+			nfd = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+				     O_CLOEXEC);
+		free(part);
+		close(fd);
+		if (nfd < 0)
+			return err_sys(e, ERR_INVALID, "%s: a folder on the way is "
+				       "not a plain folder (a link?)", j->dst_path);
+		fd = nfd;
+		p = slash + 1;
+	}
+	j->dirfd = fd;
+	j->base = xstrdup(p);
+	j->tmp_name = xasprintf(".gantry-tmp-%d-%lx", (int)getpid(),
+				(unsigned long)arc4random());
+	j->fd = openat(fd, j->tmp_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		       O_CLOEXEC, 0644);
+	if (j->fd < 0) {
+		free(j->tmp_name);
+		j->tmp_name = NULL;
+		return err_sys(e, ERR_IO, "cannot write in the folder of %s",
+			       j->dst_path);
+	}
+	return 0;
 }
 
 /* Queue the requests of one file. */
@@ -651,6 +709,11 @@ static int job_start(struct sync *s, struct job *j, struct err *e)
 
 		j->dst_path = s->dst.is_file ? xstrdup(s->dst.path) :
 			      fs_join(s->dst.path, j->src->rel);
+		if (s->o->confine && !s->dst.is_file) {
+			if (open_confined(j, s, e) < 0)
+				return -1;
+			goto addressed;
+		}
 		dir = fs_dirname(j->dst_path);
 		if (s->o->confine && !fs_inside(s->o->confine, dir)) {
 			err_set(e, ERR_INVALID, "%s is outside %s (a link?)", dir,
@@ -673,6 +736,7 @@ static int job_start(struct sync *s, struct job *j, struct err *e)
 			return err_sys(e, ERR_IO, "cannot write in the folder of %s",
 				       j->dst_path);
 		}
+addressed:
 		if (aws_s3_address(&ep, &path, s->c, s->src.bucket, j->from_key, e) < 0)
 			return -1;
 	} else {
@@ -753,6 +817,7 @@ static void queue(struct sync *s, enum act act, const struct entry *src)
 	j->act = act;
 	j->src = src;
 	j->fd = -1;
+	j->dirfd = -1;
 	if (act != ACT_DOWNLOAD)
 		j->key = key_of(&s->dst, src->rel);
 	if (act != ACT_UPLOAD)
