@@ -32,11 +32,11 @@ CFLAGS ?= -O2 -g
 LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
 
 LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
-	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c \
+	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c lib/git_submodule.c \
 	lib/git_stream.c lib/xml.c lib/jwt.c lib/jwt_keyring.c lib/jwt_verify.c lib/aws/sigv4.c lib/aws/client.c \
 	lib/aws/creds.c lib/aws/endpoint.c lib/aws/error.c lib/aws/profile.c \
 	lib/aws/proto.c lib/aws/sts.c lib/aws/s3.c lib/aws/s3filter.c lib/aws/xfer.c \
-	lib/aws/s3sync.c \
+	lib/aws/s3sync.c lib/aws/s3sync_job.c \
 	lib/mime.c lib/localtree.c
 WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_eval.c \
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
@@ -56,7 +56,7 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt aws mime s3filter \
+	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring aws mime s3filter \
 	localtree artifact
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt
 

@@ -10,6 +10,7 @@
  * characters replaced.
  */
 #include "jwt.h"
+#include "jwt_int.h"
 #include "fs.h"
 #include "jsonx.h"
 #include "util.h"
@@ -33,9 +34,6 @@
 
 #define JWT_KEYFILE_MAX	65536		/* a PEM private key file */
 #define JWT_RSA_BITS	2048		/* generated RSA keys */
-#define JWT_RSA_MIN	2048		/* accepted RSA moduli (jwt.h; */
-#define JWT_RSA_MAX	8192		/* jwt_verify.c has the same) */
-#define JWT_EC_COORD	32		/* P-256 coordinate and r, s */
 #define JWT_KID_LEN	43		/* base64url of a SHA-256 */
 
 struct jwt_key {
@@ -56,23 +54,6 @@ const char *jwt_alg_name(enum jwt_alg alg)
 		return "ES256";
 	}
 	BUG("jwt_alg_name: alg %d", (int)alg);
-}
-
-/* Quote an untrusted string for a message: at most 50 characters, others
- * than printable ASCII shown as '?', "..." when cut. (jwt_verify.c has a
- * twin.) */
-static const char *quote(char out[64], const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < 50; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ? s[i] : '?';
-	if (s[i]) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
 }
 
 int jwt_alg_parse(enum jwt_alg *out, const char *name, struct err *e)
@@ -178,19 +159,6 @@ int jwt_b64url_decode(struct buf *out, const char *s, size_t len,
 }
 
 /* ---- keys and JWKs ---- */
-
-/* Fill e from OpenSSL's error queue (reason only: it never holds key
- * material) and empty the queue so it does not leak into other code.
- * (jwt_verify.c has a twin.) */
-static int ossl_err(struct err *e, enum err_code code, const char *what)
-{
-	unsigned long c = ERR_peek_last_error();
-	const char *r = c ? ERR_reason_error_string(c) : NULL;
-
-	err_set(e, code, "%s: %s", what, r ? r : "OpenSSL failure");
-	ERR_clear_error();
-	return -1;
-}
 
 static bool is_b64url_text(const char *s)
 {

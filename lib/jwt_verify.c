@@ -14,6 +14,7 @@
  * untrusted strings only cut short and with control characters replaced.
  */
 #include "jwt.h"
+#include "jwt_int.h"
 #include "jsonx.h"
 #include "util.h"
 
@@ -31,39 +32,6 @@
 #define JWT_HEADER_MAX	2048		/* decoded header */
 #define JWT_CLAIMS_MAX	12288		/* decoded claims */
 #define JWT_SIG_MAX	1024		/* decoded signature: RSA 8192 */
-#define JWT_RSA_MIN	2048		/* accepted RSA moduli (jwt.h; */
-#define JWT_RSA_MAX	8192		/* jwt.c has the same) */
-#define JWT_EC_COORD	32		/* P-256 coordinate and r, s */
-
-/* Quote an untrusted string for a message: at most 50 characters, others
- * than printable ASCII shown as '?', "..." when cut. (jwt.c has a twin
- * for algorithm names.) */
-static const char *quote(char out[64], const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] && i < 50; i++)
-		out[i] = s[i] >= 0x20 && s[i] < 0x7f && s[i] != '"' ? s[i] : '?';
-	if (s[i]) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
-/* Fill e from OpenSSL's error queue (reason only: it never holds key
- * material) and empty the queue so it does not leak into other code.
- * (jwt.c has a twin.) */
-static int ossl_err(struct err *e, enum err_code code, const char *what)
-{
-	unsigned long c = ERR_peek_last_error();
-	const char *r = c ? ERR_reason_error_string(c) : NULL;
-
-	err_set(e, code, "%s: %s", what, r ? r : "OpenSSL failure");
-	ERR_clear_error();
-	return -1;
-}
 
 /* Recast an error on the way up (e may be NULL). */
 static void set_code(struct err *e, enum err_code code)

@@ -113,7 +113,8 @@ int aws_call(struct aws_client *c, const struct aws_req *r,
 
 /* The query protocol: Action=action&Version=version&params... (params
  * "Name=value", decoded) as a form POST; the answer's <...Result>
- * element's tree in *result (the caller frees *root). */
+ * element's tree in *result (the caller frees *root). resp may be NULL
+ * when the caller does not need the answer's details. */
 int aws_query_call(struct aws_client *c, const char *service,
 		   const char *action, const char *version,
 		   const struct strv *params, bool sign, struct xml **root,

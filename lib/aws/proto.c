@@ -47,9 +47,11 @@ int aws_time_parse(long long *out, const char *s)
 int aws_query_call(struct aws_client *c, const char *service,
 		   const char *action, const char *version,
 		   const struct strv *params, bool sign, struct xml **root,
-		   const struct xml **result, struct aws_resp *resp,
+		   const struct xml **result, struct aws_resp *resp_in,
 		   struct err *e)
 {
+	struct aws_resp local;
+	struct aws_resp *resp = resp_in ? resp_in : &local;
 	struct buf body = BUF_INIT;
 	struct strv all = STRV_INIT, headers = STRV_INIT;
 	char *result_name = xasprintf("%sResult", action);
@@ -62,6 +64,8 @@ int aws_query_call(struct aws_client *c, const char *service,
 
 	*root = NULL;
 	*result = NULL;
+	if (!resp_in)
+		aws_resp_init(&local);
 	strv_pushf(&all, "Action=%s", action);
 	strv_pushf(&all, "Version=%s", version);
 	for (size_t i = 0; params && i < params->n; i++)
@@ -102,6 +106,8 @@ done:
 	buf_release(&body);
 	strv_release(&all);
 	strv_release(&headers);
+	if (!resp_in)
+		aws_resp_release(&local);
 	return rc;
 }
 

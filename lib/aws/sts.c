@@ -85,17 +85,13 @@ static int assume(struct aws_sts_role *out, struct aws_client *c,
 		  const char *action, struct strv *params, bool sign,
 		  struct aws_resp *resp, struct err *e)
 {
-	struct aws_resp local;
-	struct aws_resp *r = resp ? resp : &local;
 	struct xml *root = NULL;
 	const struct xml *res;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!resp)
-		aws_resp_init(&local);
 	if (aws_query_call(c, "sts", action, AWS_STS_VERSION, params, sign,
-			   &root, &res, r, e) < 0)
+			   &root, &res, resp, e) < 0)
 		goto done;
 	if (read_creds(&out->creds, res, action, e) < 0)
 		goto done;
@@ -109,8 +105,6 @@ done:
 	if (rc < 0)
 		aws_sts_role_release(out);
 	xml_free(root);
-	if (!resp)
-		aws_resp_release(&local);
 	return rc;
 }
 
@@ -155,17 +149,13 @@ int aws_sts_get_caller_identity(struct aws_identity *out,
 				struct aws_client *c, struct aws_resp *resp,
 				struct err *e)
 {
-	struct aws_resp local;
-	struct aws_resp *r = resp ? resp : &local;
 	struct xml *root = NULL;
 	const struct xml *res;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (!resp)
-		aws_resp_init(&local);
 	if (aws_query_call(c, "sts", "GetCallerIdentity", AWS_STS_VERSION,
-			   NULL, true, &root, &res, r, e) < 0)
+			   NULL, true, &root, &res, resp, e) < 0)
 		goto done;
 	out->user_id = dup_text(res, "UserId");
 	out->account = dup_text(res, "Account");
@@ -179,8 +169,6 @@ int aws_sts_get_caller_identity(struct aws_identity *out,
 	rc = 0;
 done:
 	xml_free(root);
-	if (!resp)
-		aws_resp_release(&local);
 	return rc;
 }
 

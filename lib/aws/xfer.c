@@ -15,7 +15,6 @@
 
 #define POOL_MAX 256
 #define POLL_MS 100
-#define PROGRESS_NS 100000000LL
 
 struct aws_xfer {
 	struct aws_client *c;
@@ -27,11 +26,6 @@ struct aws_xfer {
 	CURL *pool[POOL_MAX];
 	int n_pool;
 	bool cancelled;
-	long long sent, received;
-	long ops_done;
-	aws_xfer_progress_fn progress;
-	void *progress_arg;
-	long long last_progress;
 };
 
 int aws_xfer_new(struct aws_xfer **out, struct aws_client *c, int max_active,
@@ -80,13 +74,6 @@ void aws_xfer_op_release(struct aws_xfer_op *op)
 	strv_release(&op->headers);
 }
 
-void aws_xfer_on_progress(struct aws_xfer *x, aws_xfer_progress_fn fn,
-			  void *arg)
-{
-	x->progress = fn;
-	x->progress_arg = arg;
-}
-
 void aws_xfer_add(struct aws_xfer *x, struct aws_xfer_op *op)
 {
 	op->next = NULL;
@@ -110,7 +97,6 @@ static long long now_ns(void)
 static void finish(struct aws_xfer *x, struct aws_xfer_op *op, int rc)
 {
 	op->rc = rc;
-	x->ops_done++;
 	if (op->done)
 		op->done(x, op);
 }
@@ -266,14 +252,9 @@ static void unlink_active(struct aws_xfer *x, struct aws_xfer_op *op)
 static void complete(struct aws_xfer *x, CURL *h, CURLcode cc)
 {
 	struct aws_xfer_op *op = NULL;
-	curl_off_t up = 0, down = 0;
 	bool again;
 
 	curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&op);
-	curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
-	curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
-	x->sent += up;
-	x->received += down;
 	curl_multi_remove_handle(x->m, h);
 	curl_slist_free_all(op->hl);
 	op->hl = NULL;
@@ -342,16 +323,6 @@ static int release_due(struct aws_xfer *x)
 	return (int)(next / 1000000) + 1;
 }
 
-static void report(struct aws_xfer *x, bool force)
-{
-	long long now = now_ns();
-
-	if (!x->progress || (!force && now - x->last_progress < PROGRESS_NS))
-		return;
-	x->last_progress = now;
-	x->progress(x->progress_arg, x->sent, x->received, x->ops_done);
-}
-
 /* The engine failed: end every operation, active, waiting or queued,
  * so that every done callback runs. */
 static int fail_all(struct aws_xfer *x, struct err *e)
@@ -409,7 +380,6 @@ int aws_xfer_run(struct aws_xfer *x, struct err *e)
 		while ((msg = curl_multi_info_read(x->m, &left)))
 			if (msg->msg == CURLMSG_DONE)
 				complete(x, msg->easy_handle, msg->data.result);
-		report(x, false);
 		if (x->n_active && (!x->head || x->n_active >= x->max_active)) {
 			mc = curl_multi_poll(x->m, NULL, 0, wait_ms, NULL);
 			if (mc != CURLM_OK) {
@@ -423,6 +393,5 @@ int aws_xfer_run(struct aws_xfer *x, struct err *e)
 			nanosleep(&ts, NULL);
 		}
 	}
-	report(x, true);
 	return 0;
 }

@@ -71,12 +71,6 @@ void aws_xfer_op_release(struct aws_xfer_op *op);
 /* Queue op; it starts when a slot is free. */
 void aws_xfer_add(struct aws_xfer *x, struct aws_xfer_op *op);
 
-/* Progress, every 100 ms at most while running. */
-typedef void (*aws_xfer_progress_fn)(void *arg, long long sent,
-				     long long received, long ops_done);
-void aws_xfer_on_progress(struct aws_xfer *x, aws_xfer_progress_fn fn,
-			  void *arg);
-
 /* Run until nothing is queued, waiting or active. -1 only when the
  * engine itself fails (libcurl); operations report through op->rc, and
  * even then every operation ends (rc -1) and its done callback runs, so
