@@ -56,7 +56,7 @@ MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
-	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring aws mime s3filter \
+	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring jwt_verify aws mime s3filter \
 	localtree artifact
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt
 

@@ -164,4 +164,64 @@ static inline int group_teardown(void **state)
 	return 0;
 }
 
+/* ---- tokens and keys for the signing and verification tests ---- */
+
+static inline json_t *jwks_of(const struct jwt_key *a, const struct jwt_key *b)
+{
+	json_t *keys = json_array();
+
+	json_array_append_new(keys, jwt_key_jwk(a));
+	if (b)
+		json_array_append_new(keys, jwt_key_jwk(b));
+	return json_pack("{s:o}", "keys", keys);
+}
+
+static inline char *b64s(const char *s)
+{
+	return jwt_b64url_encode(s, strlen(s));
+}
+
+/* A token from header and claims JSON text and a signature part. */
+static inline char *make_token(const char *hdr, const char *claims, const char *sig64)
+{
+	char *h = b64s(hdr), *c = b64s(claims);
+	char *t = xasprintf("%s.%s.%s", h, c, sig64);
+
+	free(h);
+	free(c);
+	return t;
+}
+
+/* Part i (0 to 2) of a token, as text. */
+static inline char *token_part(const char *tok, int i)
+{
+	const char *p = tok, *end;
+
+	while (i--) {
+		p = strchr(p, '.');
+		assert_non_null(p);
+		p++;
+	}
+	end = strchr(p, '.');
+	return end ? xstrndup(p, (size_t)(end - p)) : xstrdup(p);
+}
+
+static inline char *part_decoded(const char *tok, int i, size_t *len)
+{
+	char *p = token_part(tok, i);
+	struct buf b = BUF_INIT;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(jwt_b64url_decode(&b, p, strlen(p), &e), 0);
+	free(p);
+	return buf_detach(&b, len);
+}
+
+static inline struct jwt_key *key_of(enum jwt_alg alg)
+{
+	return alg == JWT_RS256 ? g_rsa : g_ec;
+}
+
+/* ---- base64url, names, thumbprints ---- */
+
 #endif
