@@ -5,6 +5,7 @@
 
 const struct cli_cmd cli_cmds[] = {
 	{ "run", "run or dry-run workflows on this machine", cmd_run },
+	{ "agent", "the daemon: webhooks in, a durable queue, workers running the workflows", cmd_agent },
 	{ "validate", "check workflow files and report every error", cmd_validate },
 	{ "cache", "manage the git mirror cache (gantry cache gc)", cmd_cache },
 	{ "aws", "AWS operations with the AWS CLI's flags (gantry aws sts ...)", cmd_aws },

@@ -26,5 +26,6 @@ int cmd_version(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_aws(int argc, char **argv);
 int cmd_oidc(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 #endif

@@ -68,6 +68,9 @@ static const char run_usage[] =
 "      --network MODE       host (default), loopback (only lo) or none\n"
 "      --memory SIZE        memory limit of a job, e.g. 512M, 4G (default 4G)\n"
 "      --pids N             process limit of a job (default 4096)\n"
+"      --run-id N           github.run_id and run_number (default: from the time)\n"
+"      --hide PATH          a file or folder no job may see (repeatable; gantry's\n"
+"                           state, keys and credentials are always hidden)\n"
 "  -h, --help               this help\n"
 "\n"
 "Exit status: 0 success, 1 a job failed, 2 invalid workflow or usage,\n"
@@ -91,6 +94,8 @@ struct run_args {
 	enum sbx_net net;
 	long long memory;
 	long pids;
+	long long run_id;
+	struct strv hide;
 	int jobs;
 	json_t *secrets, *vars, *inputs;
 };
@@ -329,11 +334,35 @@ static bool wants_oidc(const struct workflow *wf)
 	return false;
 }
 
+/*
+ * The files a push changed, from its payload's commits (added, modified,
+ * removed; GitHub and Gitea list them, gantry agent translates GitLab's):
+ * unknown (*known false) when the payload lists no commits, as for a
+ * push of a tag, so that path filters let the workflow run, as GitHub
+ * does when it cannot tell.
+ */
+static void event_paths(struct strv *out, bool *known, const json_t *event)
+{
+	static const char *const kinds[] = { "added", "modified", "removed" };
+	json_t *commits = json_object_get(event, "commits"), *c, *p;
+	size_t i, k;
+
+	*known = json_is_array(commits) && json_array_size(commits) > 0;
+	json_array_foreach(commits, i, c) {
+		for (size_t j = 0; j < ARRAY_SIZE(kinds); j++) {
+			json_array_foreach(json_object_get(c, kinds[j]), k, p) {
+				if (json_is_string(p))
+					strv_push(out, json_string_value(p));
+			}
+		}
+	}
+}
+
 static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE, O_RUN_ID, O_HIDE };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -363,6 +392,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "oidc-lifetime", required_argument, NULL, O_OIDC_LIFE },
 		{ "artifact-store", required_argument, NULL, O_ARTIFACTS },
 		{ "plan-remote", no_argument, NULL, O_PLAN_REMOTE },
+		{ "run-id", required_argument, NULL, O_RUN_ID },
+		{ "hide", required_argument, NULL, O_HIDE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -458,6 +489,18 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 					       "8 to 4194304", optarg);
 			a->pids = n;
 			break;
+		case O_HIDE:
+			if (optarg[0] != '/')
+				return err_set(e, ERR_INVALID, "--hide %s: expected an absolute "
+					       "path", optarg);
+			strv_push(&a->hide, optarg);
+			break;
+		case O_RUN_ID:
+			if (str_to_long(optarg, &n) < 0 || n < 1)
+				return err_set(e, ERR_INVALID, "--run-id %s: expected a positive "
+					       "number", optarg);
+			a->run_id = n;
+			break;
 		case 'h':
 			fputs(run_usage, stdout);
 			return 1;
@@ -491,6 +534,8 @@ int cmd_run(int argc, char **argv)
 	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
 	char *fresh_ws = NULL, *cache_dir = NULL;
 	size_t n_selected = 0;
+	struct strv paths = STRV_INIT;
+	bool paths_known = false, paths_done = false;
 	bool invalid = false, any_fail = false;
 	int ret = 2, r;
 	const char *k;
@@ -650,8 +695,8 @@ int cmd_run(int argc, char **argv)
 	o.temp_root = temp;
 	o.server_url = a.server_url;
 	o.tool_cache = tool_cache;
-	o.run_id = (long long)time(NULL) * 1000 + (getpid() % 1000);
-	o.run_number = 1;
+	o.run_id = a.run_id ? a.run_id : (long long)time(NULL) * 1000 + (getpid() % 1000);
+	o.run_number = a.run_id ? a.run_id : 1;
 	o.sandbox = !a.sandbox_off;
 	o.net = a.net;
 	sbx_limits_default(&o.limits);
@@ -660,6 +705,8 @@ int cmd_run(int argc, char **argv)
 	if (a.pids)
 		o.limits.pids_max = a.pids;
 	report_hidden_paths(&hide, temp);
+	for (size_t i = 0; i < a.hide.n; i++)
+		report_hide_path(&hide, a.hide.v[i]);
 	o.hide = (const char *const *)hide.v;
 	if (a.sandbox_off && !a.dry_run)
 		log_warn("--sandbox=off: steps run without isolation, with gantry's rights");
@@ -675,6 +722,14 @@ int cmd_run(int argc, char **argv)
 			fe.action = jsonx_str(event, "action");
 			fe.base_ref = jsonx_str(json_object_get(json_object_get(event,
 							"pull_request"), "base"), "ref");
+			if (!paths_done) {
+				event_paths(&paths, &paths_known, event);
+				paths_done = true;
+			}
+			if (paths_known) {
+				fe.paths = (const char *const *)paths.v;
+				fe.n_paths = paths.n;
+			}
 		}
 		if (!filter_workflow(wf, &fe)) {
 			if (files.n == 1 || (a.wpath && !fs_is_dir(wpath)))
@@ -771,6 +826,8 @@ done:
 	free(wfs);
 	strv_release(&files);
 	strv_release(&hide);
+	strv_release(&paths);
+	strv_release(&a.hide);
 	json_decref(event);
 	json_decref(results);
 	json_decref(inputs);

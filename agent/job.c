@@ -238,7 +238,7 @@ static char *step_display(struct jobrun *jr, const struct wf_step *st,
 static void record_step(struct jobrun *jr, struct scope *sc,
 			const struct wf_step *st, const char *name,
 			enum step_outcome outcome, enum step_outcome conclusion,
-			int exit_code, json_t *outputs)
+			int exit_code, long long ms, json_t *outputs)
 {
 	json_t *s;
 
@@ -265,6 +265,8 @@ static void record_step(struct jobrun *jr, struct scope *sc,
 		json_object_set_new(ent, "exit_code",
 				    exit_code >= 0 ? json_integer(exit_code) : json_null());
 		json_object_set(ent, "outputs", outputs);
+		if (ms >= 0)
+			json_object_set_new(ent, "duration_ms", json_integer(ms));
 		json_array_append_new(json_object_get(jr->in->summary, "steps"), ent);
 	}
 }
@@ -487,7 +489,8 @@ result:
 			stepio_say(jr, OUT_WARN, x.prefix, "cancelled (%.2fs)", secs);
 	}
 	record_step(jr, sc, st, name, outcome, conclusion,
-		    run_it && !dry(jr) ? c.exit_code : -1, outputs);
+		    run_it && !dry(jr) ? c.exit_code : -1,
+		    dry(jr) ? -1 : (time_mono_ns() - t0) / 1000000, outputs);
 	if (conclusion == STEP_FAILURE && sc->status == EXPR_STATUS_SUCCESS)
 		sc->status = EXPR_STATUS_FAILURE;
 	if (outcome == STEP_CANCELLED)

@@ -118,6 +118,11 @@ static void push_hidden(struct strv *out, const char *p)
 	push_hidden_owned(out, xstrdup(p));
 }
 
+void report_hide_path(struct strv *out, const char *path)
+{
+	push_hidden(out, path);
+}
+
 /* What no job may see: gantry's state and configuration, keys and
  * credentials in the home folder, the host's password hashes. */
 void report_hidden_paths(struct strv *out, const char *temp_root)

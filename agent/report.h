@@ -25,5 +25,7 @@ int report_write_summary(const char *path, json_t *summary, struct mask *m,
 /* The paths no job may see (and where they really are, past links);
  * temp_root is the run's folder. */
 void report_hidden_paths(struct strv *out, const char *temp_root);
+/* One more path to hide (--hide), and where it really is. */
+void report_hide_path(struct strv *out, const char *path);
 
 #endif

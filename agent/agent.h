@@ -1,0 +1,139 @@
+/*
+ * agent: gantry as a daemon. Webhooks come in over HTTP, are checked and
+ * stored in the queue before they are answered, and workers take them
+ * from the queue and run them.
+ *
+ * Threads: libmicrohttpd's (one per connection: a request may wait for
+ * the group commit or stream a log); the intake, which commits the
+ * deliveries that arrive together in one transaction (group commit) and
+ * wakes the workers; WORKERS__COUNT workers, each holding one run at a
+ * time; the heartbeat, which renews this agent's leases, delivers
+ * cancellations and recovers the runs of agents that died; and the main
+ * thread, which waits for signals (SIGTERM/SIGINT: drain; SIGHUP:
+ * reload).
+ *
+ * A run is carried out by a child process, `gantry run`, with the checked
+ * out commit, the event payload and a summary file: each run has its own
+ * process, so a run's crash, memory or cancellation stays its own, and
+ * the agent's memory does not grow with the runs it has done. The child
+ * dies with the agent (PR_SET_PDEATHSIG), and its run is then recovered
+ * from the queue as QUEUE__ON_LOST says.
+ */
+#ifndef GANTRY_AGENT_H
+#define GANTRY_AGENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent_config.h"
+#include "queue.h"
+
+struct mask;
+struct oidc_issuer;
+struct MHD_Daemon;
+
+/* One delivery waiting for the group commit. */
+struct intake_req {
+	struct queue_new run;		/* borrowed strings */
+	long long run_id;
+	bool dup;
+	bool done;
+	int rc;				/* 0 stored, -1 e set */
+	struct err e;
+	struct intake_req *next;
+};
+
+struct worker {
+	struct agent *ag;
+	int index;
+	pthread_t thread;
+	/* under ag->lock: */
+	long long run_id;		/* 0: idle */
+	pid_t child;			/* 0: none */
+	bool cancel_sent;
+	long long busy_since_ns;
+	long long busy_ns;		/* total, for utilisation */
+};
+
+/* Step durations histogram bounds, seconds; the last bucket is +Inf. */
+#define AGENT_HIST_N 9
+
+struct agent {
+	struct agent_config cfg;	/* owned; under cfg_lock for reloadable keys */
+	pthread_rwlock_t cfg_lock;
+	const char *config_path;	/* borrowed from argv, may be NULL */
+	char *exe;			/* owned: this gantry, for the runs' children */
+	char *cache_dir;		/* owned: DATA_DIR/git */
+	char *logs_dir;			/* owned: DATA_DIR/logs */
+	char *runs_dir;			/* owned: DATA_DIR/runs */
+	char *work_dir;			/* owned: DATA_DIR/work */
+	struct mask *mask;		/* owned: the configuration's secrets */
+	struct oidc_issuer *oidc;	/* owned; NULL when the keyring failed */
+	struct MHD_Daemon *httpd;
+	unsigned short port;		/* the port listened on */
+
+	pthread_mutex_t lock;		/* guards what follows */
+	pthread_cond_t wake_workers;	/* a run was queued, or stopping */
+	unsigned long work_gen;		/* bumped with each wake_workers broadcast */
+	pthread_cond_t intake_cond;	/* a delivery waits, or stopping */
+	pthread_cond_t intake_done;	/* a batch was committed */
+	struct intake_req *pending;	/* FIFO */
+	struct intake_req **pending_tail;
+	bool draining;			/* SIGTERM: refuse deliveries, claim nothing */
+	bool stopping;			/* threads exit */
+	struct worker *workers;
+	size_t n_workers;
+	struct queue *api_q;		/* the API's connection, under api_lock */
+	pthread_mutex_t api_lock;
+
+	/* metrics (atomic: counted from many threads) */
+	atomic_llong deliveries[8];	/* by enum agent_delivery_result */
+	atomic_llong finished[4];	/* runs this agent finished: success, failure, cancelled, skipped */
+	atomic_llong step_hist[AGENT_HIST_N];
+	atomic_llong step_count;
+	atomic_llong step_ms_sum;
+	long long started_ns;
+};
+
+enum agent_delivery_result {
+	DLV_QUEUED, DLV_DUPLICATE, DLV_IGNORED, DLV_PING, DLV_UNAUTHORIZED,
+	DLV_INVALID, DLV_TOO_LARGE, DLV_UNAVAILABLE,
+};
+extern const char *const agent_delivery_result_names[8];
+extern const double agent_hist_bounds[AGENT_HIST_N - 1];
+
+/* agent_http.c: start and stop the HTTP server on cfg.listen. */
+int agent_http_start(struct agent *ag, struct err *e);
+void agent_http_stop(struct agent *ag);
+
+/* agent_intake.c: the group commit. agent_intake_submit blocks until req
+ * is committed or failed (or the agent stops: ERR_CANCELLED). */
+int agent_intake_start(struct agent *ag, pthread_t *th, struct err *e);
+int agent_intake_submit(struct agent *ag, struct intake_req *req);
+
+/* agent_worker.c: the workers and the heartbeat. */
+int agent_workers_start(struct agent *ag, struct err *e);
+/* Wait for the workers to finish their runs; after grace_s seconds,
+ * cancel what still runs (SIGTERM to the runs, whose always() steps run),
+ * and after a further grace, kill. Then join them. */
+void agent_workers_stop(struct agent *ag, long grace_s);
+int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);
+/* Whether run_id is running in one of this agent's workers. */
+bool agent_run_is_live(struct agent *ag, long long run_id);
+/* Ask the worker holding run_id to cancel it (SIGTERM to its run). */
+bool agent_cancel_local(struct agent *ag, long long run_id);
+/* The live log's path of a run (not necessarily existing). Caller frees. */
+char *agent_live_log_path(struct agent *ag, long long run_id);
+/* Count a finished run's step durations into the histogram. */
+void agent_metrics_steps(struct agent *ag, const json_t *summary);
+
+/* forge_status.c: post a commit status for a run; never fails the run:
+ * problems are written to log_fd (masked) and returned. state is
+ * "pending", "success", "failure" or "error". */
+int forge_status_post(struct agent *ag, const struct queue_run *r,
+		      const char *state, const char *description, int log_fd,
+		      struct err *e);
+
+#endif

@@ -1,0 +1,692 @@
+/*
+ * agent_worker: the workers, which carry out queued runs, and the
+ * heartbeat, which keeps their leases.
+ *
+ * A run: claim it; check the commit out into the worker's own work tree
+ * for the repository (kept between runs, so the next one costs a fetch
+ * and the changed files; no fetch at all when the mirror already has the
+ * commit); start `gantry run` on it as a child with the event payload,
+ * its output going to the run's log file; wait; store the result; compress
+ * the log. The child gets no secret of the agent's through its argv or
+ * environment: the git token reaches it as the GITHUB_TOKEN secret, read
+ * from an environment variable of the child's own (gantry run -s NAME).
+ *
+ * Threat model: the payload comes from a signed delivery or an API call
+ * with the API token; its repository URL and ref were checked by
+ * webhook.c / agent_api.c; the workflows themselves run in gantry run's
+ * sandbox.
+ */
+#include "agent.h"
+
+#include "../lib/fs.h"
+#include "../lib/git.h"
+#include "../lib/jsonx.h"
+#include "../lib/log.h"
+#include "../lib/mask.h"
+#include "../lib/strv.h"
+#include "../lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+extern char **environ;
+
+static long poll_ms(struct agent *ag)
+{
+	/* another agent's deliveries are only seen by polling */
+	return strcmp(queue_backend(ag->api_q), "postgres") ? 1000 : 250;
+}
+
+char *agent_live_log_path(struct agent *ag, long long run_id)
+{
+	return xasprintf("%s/%lld.log", ag->logs_dir, run_id);
+}
+
+bool agent_run_is_live(struct agent *ag, long long run_id)
+{
+	bool live = false;
+
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++)
+		if (ag->workers[i].run_id == run_id)
+			live = true;
+	pthread_mutex_unlock(&ag->lock);
+	return live;
+}
+
+bool agent_cancel_local(struct agent *ag, long long run_id)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		struct worker *w = &ag->workers[i];
+
+		if (w->run_id != run_id)
+			continue;
+		hit = true;
+		if (!w->cancel_sent && w->child > 0)
+			kill(w->child, SIGTERM);
+		w->cancel_sent = true;
+	}
+	pthread_mutex_unlock(&ag->lock);
+	return hit;
+}
+
+/* a line of the agent's own in the run's log, masked */
+static void say(struct agent *ag, int fd, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void say(struct agent *ag, int fd, const char *fmt, ...)
+{
+	va_list ap;
+	char *s, *m, *line;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		BUG("out of memory");
+	va_end(ap);
+	m = mask_str(ag->mask, s);
+	line = xasprintf("gantry agent: %s\n", m);
+	fs_write_all(fd, line, strlen(line));
+	free(line);
+	free(m);
+	free(s);
+}
+
+static char *slug(const char *repo)
+{
+	char *s = xstrdup(repo);
+
+	for (char *p = s; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	return s;
+}
+
+/* Check r's commit out into dir. */
+static int checkout(struct agent *ag, struct worker *w, struct queue_run *r,
+		    const char *dir, char sha[41], struct err *e)
+{
+	struct gitx_creds cr = { 0 };
+	char *mirror = gitx_mirror_path(ag->cache_dir, r->clone_url);
+	char *token = NULL, *updated = NULL;
+	struct gitx_checkout_opts co = { 0 };
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&ag->cfg_lock);
+	if (ag->cfg.git_token)
+		token = xstrdup(ag->cfg.git_token);
+	cr.ca_bundle = ag->cfg.git_ca_bundle;
+	pthread_rwlock_unlock(&ag->cfg_lock);
+	cr.token = token;
+	if (!r->sha || !gitx_mirror_has(mirror, r->sha)) {
+		if (gitx_mirror_update(&updated, ag->cache_dir, r->clone_url, &cr,
+				       NULL, e) < 0)
+			goto done;
+	}
+	if (r->sha) {
+		memcpy(sha, r->sha, 41);
+	} else if (gitx_resolve(sha, NULL, mirror, r->clone_url, r->ref, e) < 0) {
+		goto done;
+	}
+	co.dir = dir;
+	co.mirror = mirror;
+	co.url = r->clone_url;
+	co.sha = sha;
+	co.ref = r->ref;
+	co.clean = true;
+	rc = gitx_checkout(&co, NULL, e);
+done:
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	free(updated);
+	free(mirror);
+	(void)w;
+	return rc;
+}
+
+/* What the run's jobs must not see of the agent: the queue's database,
+ * the logs and payloads of other runs, other repositories' work trees
+ * (the data folder's default place, under ~/.local/share/gantry, is
+ * hidden anyway; DATA__DIR may be anywhere). */
+static void hide_agent_state(struct agent *ag, const struct queue_run *r,
+			     struct strv *argv)
+{
+	static const char *const db_suffix[] = { "", "-wal", "-shm", "-journal", ".lock" };
+	const char *url = ag->cfg.queue_url;
+	char *own = slug(r->repo);
+	DIR *d;
+	struct dirent *de;
+
+	strv_pushf(argv, "--hide=%s", ag->logs_dir);
+	strv_pushf(argv, "--hide=%s", ag->runs_dir);
+	if (str_starts_with(url, "sqlite://"))
+		for (size_t i = 0; i < ARRAY_SIZE(db_suffix); i++)
+			if (url[9] == '/')
+				strv_pushf(argv, "--hide=%s%s", url + 9, db_suffix[i]);
+	if (ag->cfg.artifacts[0] == '/')
+		strv_pushf(argv, "--hide=%s", ag->cfg.artifacts);
+	d = opendir(ag->work_dir);
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && strcmp(de->d_name, own))
+			strv_pushf(argv, "--hide=%s/%s", ag->work_dir, de->d_name);
+	if (d)
+		closedir(d);
+	free(own);
+}
+
+/* argv and environment of the run's child: everything made before fork */
+static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
+		       const char *event_path, const char *summary_path,
+		       struct strv *argv, struct strv *env)
+{
+	struct agent_config *c = &ag->cfg;
+	json_t *inputs;
+	const char *k;
+	json_t *v;
+
+	strv_push(argv, ag->exe);
+	strv_push(argv, "run");
+	strv_push(argv, r->event);
+	strv_pushf(argv, "--directory=%s", ws);
+	strv_pushf(argv, "--eventpath=%s", event_path);
+	strv_pushf(argv, "--json-summary=%s", summary_path);
+	strv_pushf(argv, "--cache-dir=%s", ag->cache_dir);
+	strv_pushf(argv, "--run-id=%lld", r->id);
+	pthread_rwlock_rdlock(&ag->cfg_lock);
+	strv_pushf(argv, "--artifact-store=%s", c->artifacts);
+	strv_pushf(argv, "--sandbox=%s", c->sandbox);
+	strv_pushf(argv, "--network=%s", c->network);
+	strv_pushf(argv, "--memory=%s", c->memory);
+	strv_pushf(argv, "--oidc-issuer=%s", c->oidc_issuer ? c->oidc_issuer : c->public_url);
+	strv_pushf(argv, "--oidc-lifetime=%ld", c->oidc_lifetime);
+	if (c->jobs > 0)
+		strv_pushf(argv, "--jobs=%ld", c->jobs);
+	if (c->git_ca_bundle)
+		strv_pushf(argv, "--ca-bundle=%s", c->git_ca_bundle);
+	if (c->secrets_file)
+		strv_pushf(argv, "--secret-file=%s", c->secrets_file);
+	if (c->git_token) {
+		strv_push(argv, "--secret=GITHUB_TOKEN");
+		strv_pushf(env, "GITHUB_TOKEN=%s", c->git_token);
+	}
+	pthread_rwlock_unlock(&ag->cfg_lock);
+	if (r->workflow)
+		strv_pushf(argv, "--workflows=.github/workflows/%s", r->workflow);
+	hide_agent_state(ag, r, argv);
+	inputs = r->inputs ? json_loads(r->inputs, 0, NULL) : NULL;
+	json_object_foreach(inputs, k, v) {
+		char *s = json_is_string(v) ? xstrdup(json_string_value(v))
+					    : json_dumps(v, JSON_ENCODE_ANY);
+
+		strv_pushf(argv, "--input=%s=%s", k, s);
+		free(s);
+	}
+	json_decref(inputs);
+	/* the agent's environment, without its configuration (secrets among it) */
+	for (char **p = environ; *p; p++) {
+		const char *us = strstr(*p, "__");
+		const char *eq = strchr(*p, '=');
+
+		if (us && eq && us < eq)
+			continue;
+		if (str_starts_with(*p, "GITHUB_TOKEN="))
+			continue;
+		strv_push(env, *p);
+	}
+}
+
+/* Start the child; its pid, or -1. */
+static pid_t spawn(struct strv *argv, struct strv *env, int log_fd, struct err *e)
+{
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pid_t parent = getpid(), pid;
+	sigset_t none;
+
+	sigemptyset(&none);
+	if (devnull < 0)
+		return err_sys(e, ERR_IO, "/dev/null");
+	pid = fork();
+	if (pid < 0) {
+		close(devnull);
+		return err_sys(e, ERR_SANDBOX, "cannot start the run");
+	}
+	if (pid == 0) {
+		static const char msg[] = "gantry agent: cannot start gantry run\n";
+
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(devnull, 0);
+		dup2(log_fd, 1);
+		dup2(log_fd, 2);
+		execve(argv->v[0], argv->v, env->v);
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(devnull);
+	return pid;
+}
+
+/* gzip path into path.gz (written whole, then renamed into place) */
+static int compress_log(const char *path, const char *gz_path, struct err *e)
+{
+	char *tmp = xasprintf("%s.tmp", gz_path);
+	char buf[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	gzFile gz = NULL;
+	ssize_t n;
+
+	if (fd < 0) {
+		err_sys(e, ERR_IO, "%s", path);
+		goto done;
+	}
+	gz = gzopen(tmp, "wb6");
+	if (!gz) {
+		err_sys(e, ERR_IO, "%s", tmp);
+		goto done;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
+			err_set(e, ERR_IO, "%s: compressing failed", tmp);
+			goto done;
+		}
+	if (gzclose(gz) != Z_OK) {
+		gz = NULL;
+		err_set(e, ERR_IO, "%s: compressing failed", tmp);
+		goto done;
+	}
+	gz = NULL;
+	if (rename(tmp, gz_path) < 0) {
+		err_sys(e, ERR_IO, "%s", gz_path);
+		goto done;
+	}
+	rc = 0;
+done:
+	if (gz)
+		gzclose(gz);
+	if (rc < 0)
+		unlink(tmp);
+	if (fd >= 0)
+		close(fd);
+	free(tmp);
+	return rc;
+}
+
+static const char *status_of(int wstatus, const json_t *summary, bool cancelled)
+{
+	if (WIFEXITED(wstatus)) {
+		int code = WEXITSTATUS(wstatus);
+
+		if (code == 0)
+			return (json_is_array(summary) && !json_array_size(summary)) || !summary
+			       ? "skipped" : "success";
+		if (code == 130)
+			return "cancelled";
+		return "failure";
+	}
+	return cancelled ? "cancelled" : "failure";
+}
+
+static void count_finished(struct agent *ag, const char *status)
+{
+	static const char *const names[4] = { "success", "failure", "cancelled", "skipped" };
+
+	for (size_t i = 0; i < 4; i++)
+		if (!strcmp(names[i], status))
+			atomic_fetch_add(&ag->finished[i], 1);
+}
+
+static void run_one(struct worker *w, struct queue *q, struct queue_run *r)
+{
+	struct agent *ag = w->ag;
+	char *live = agent_live_log_path(ag, r->id);
+	char *gz = xasprintf("%s.gz", live);
+	char *rundir = xasprintf("%s/%lld", ag->runs_dir, r->id);
+	char *event_path = fs_join(rundir, "event.json");
+	char *summary_path = fs_join(rundir, "summary.json");
+	char *name = slug(r->repo);
+	char *ws = xasprintf("%s/%s/w%d", ag->work_dir, name, w->index);
+	struct strv argv = STRV_INIT, env = STRV_INIT;
+	const char *status = "failure", *state;
+	char *error = NULL;
+	json_t *summary = NULL;
+	struct err e = ERR_INIT;
+	char sha[41] = "";
+	int log_fd, wstatus = 0;
+	bool cancelled;
+	pid_t pid;
+
+	log_fd = open(live, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log_fd < 0)
+		log_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	say(ag, log_fd, "run %lld of %s %s (%s%s%s), delivery %s%s", r->id, r->repo,
+	    r->ref, r->event, r->sha ? " at " : "", r->sha ? r->sha : "", r->delivery,
+	    r->attempts ? " (again: an agent was lost)" : "");
+	forge_status_post(ag, r, "pending", "gantry is running the workflows", log_fd, &e);
+	err_clear(&e);
+	if (fs_mkdirs(rundir, 0700, &e) < 0 || fs_mkdirs(ws, 0700, &e) < 0 ||
+	    fs_write_file(event_path, r->payload, strlen(r->payload), 0600, &e) < 0) {
+		error = xasprintf("%s", e.msg);
+		goto finish;
+	}
+	if (checkout(ag, w, r, ws, sha, &e) < 0) {
+		char *m = mask_str(ag->mask, e.msg);
+
+		error = xasprintf("checkout of %s: %s", r->repo, m);
+		free(m);
+		say(ag, log_fd, "%s", error);
+		goto finish;
+	}
+	child_args(ag, r, ws, event_path, summary_path, &argv, &env);
+	pthread_mutex_lock(&ag->lock);
+	cancelled = w->cancel_sent;
+	pthread_mutex_unlock(&ag->lock);
+	if (cancelled) {
+		status = "cancelled";
+		goto finish;
+	}
+	pid = spawn(&argv, &env, log_fd, &e);
+	if (pid < 0) {
+		error = xasprintf("%s", e.msg);
+		goto finish;
+	}
+	pthread_mutex_lock(&ag->lock);
+	w->child = pid;
+	if (w->cancel_sent)
+		kill(pid, SIGTERM);
+	pthread_mutex_unlock(&ag->lock);
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&ag->lock);
+	w->child = 0;
+	cancelled = w->cancel_sent;
+	pthread_mutex_unlock(&ag->lock);
+	summary = json_load_file(summary_path, 0, NULL);
+	status = status_of(wstatus, summary, cancelled);
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2)
+		error = xstrdup("the workflow is not valid, or the run could not be "
+				"carried out (see the log)");
+	else if (WIFSIGNALED(wstatus))
+		error = xasprintf("gantry run was killed by signal %d", WTERMSIG(wstatus));
+	if (summary)
+		agent_metrics_steps(ag, summary);
+finish:
+	say(ag, log_fd, "run %lld: %s%s%s", r->id, status, error ? ": " : "",
+	    error ? error : "");
+	err_clear(&e);
+	if (compress_log(live, gz, &e) < 0)
+		log_msg(LOG_WARN, "agent: run %lld: log: %s", r->id, e.msg);
+	err_clear(&e);
+	if (queue_finish(q, r->id, status, summary, error,
+			 fs_exists(gz) ? gz : live, &e) < 0)
+		log_msg(LOG_ERROR, "agent: run %lld: storing the result: %s", r->id, e.msg);
+	else if (fs_exists(gz))
+		unlink(live);
+	count_finished(ag, status);
+	state = !strcmp(status, "success") || !strcmp(status, "skipped") ? "success" :
+		!strcmp(status, "failure") ? "failure" : "error";
+	err_clear(&e);
+	forge_status_post(ag, r, state, !strcmp(status, "success") ? "the workflows passed"
+			  : !strcmp(status, "skipped") ? "no workflow runs on this push"
+			  : !strcmp(status, "cancelled") ? "cancelled"
+			  : "a workflow failed", -1, &e);
+	log_msg(LOG_INFO, "agent: run %lld (%s %s): %s", r->id, r->repo, r->ref, status);
+	close(log_fd);
+	fs_remove_tree(rundir, NULL);
+	json_decref(summary);
+	strv_release(&argv);
+	for (size_t i = 0; i < env.n; i++)
+		if (str_starts_with(env.v[i], "GITHUB_TOKEN="))
+			explicit_bzero(env.v[i], strlen(env.v[i]));
+	strv_release(&env);
+	free(error);
+	free(live);
+	free(gz);
+	free(rundir);
+	free(event_path);
+	free(summary_path);
+	free(name);
+	free(ws);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct agent *ag = w->ag;
+	struct queue *q = NULL;
+	struct err e = ERR_INIT;
+	long lease;
+
+	while (queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e) < 0) {
+		log_msg(LOG_ERROR, "agent: worker %d: %s; retrying in 5 s", w->index, e.msg);
+		err_clear(&e);
+		sleep(5);
+		pthread_mutex_lock(&ag->lock);
+		if (ag->draining) {
+			pthread_mutex_unlock(&ag->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&ag->lock);
+	}
+	lease = ag->cfg.lease;
+	for (;;) {
+		struct queue_run r = { 0 };
+		unsigned long gen;
+		int rc;
+
+		pthread_mutex_lock(&ag->lock);
+		if (ag->draining) {
+			pthread_mutex_unlock(&ag->lock);
+			break;
+		}
+		gen = ag->work_gen;
+		pthread_mutex_unlock(&ag->lock);
+		rc = queue_claim(q, &r, lease, &e);
+		if (rc < 0) {
+			log_msg(LOG_ERROR, "agent: worker %d: %s", w->index, e.msg);
+			err_clear(&e);
+		}
+		if (rc == 1) {
+			pthread_mutex_lock(&ag->lock);
+			w->run_id = r.id;
+			w->cancel_sent = false;
+			w->busy_since_ns = time_mono_ns();
+			pthread_mutex_unlock(&ag->lock);
+			run_one(w, q, &r);
+			pthread_mutex_lock(&ag->lock);
+			w->busy_ns += time_mono_ns() - w->busy_since_ns;
+			w->run_id = 0;
+			pthread_mutex_unlock(&ag->lock);
+			queue_run_release(&r);
+			continue;
+		}
+		pthread_mutex_lock(&ag->lock);
+		if (gen == ag->work_gen && !ag->draining) {
+			struct timespec ts;
+			long ms = rc < 0 ? 2000 : poll_ms(ag);
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&ag->wake_workers, &ag->lock, &ts);
+		}
+		pthread_mutex_unlock(&ag->lock);
+	}
+	queue_close(q);
+	return NULL;
+}
+
+int agent_workers_start(struct agent *ag, struct err *e)
+{
+	ag->n_workers = (size_t)ag->cfg.workers;
+	ag->workers = xcalloc(ag->n_workers, sizeof(*ag->workers));
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		ag->workers[i].ag = ag;
+		ag->workers[i].index = (int)i;
+		if (pthread_create(&ag->workers[i].thread, NULL, worker_main,
+				   &ag->workers[i]))
+			BUG("cannot start worker %zu", i);
+	}
+	return 0;
+}
+
+static size_t busy_workers(struct agent *ag)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++)
+		n += ag->workers[i].run_id != 0;
+	pthread_mutex_unlock(&ag->lock);
+	return n;
+}
+
+/* wait up to s seconds for the workers to be idle */
+static bool wait_idle(struct agent *ag, long s)
+{
+	for (long t = 0; t < s * 10; t++) {
+		if (!busy_workers(ag))
+			return true;
+		usleep(100 * 1000);
+	}
+	return !busy_workers(ag);
+}
+
+static void signal_children(struct agent *ag, int sig)
+{
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		struct worker *w = &ag->workers[i];
+
+		if (w->run_id && w->child > 0)
+			kill(sig == SIGKILL ? -w->child : w->child, sig);
+		if (w->run_id)
+			w->cancel_sent = true;
+	}
+	pthread_mutex_unlock(&ag->lock);
+}
+
+void agent_workers_stop(struct agent *ag, long grace_s)
+{
+	pthread_mutex_lock(&ag->lock);
+	ag->draining = true;
+	ag->work_gen++;
+	pthread_cond_broadcast(&ag->wake_workers);
+	pthread_mutex_unlock(&ag->lock);
+	if (busy_workers(ag))
+		log_msg(LOG_INFO, "agent: waiting up to %ld s for %zu running run(s)",
+			grace_s, busy_workers(ag));
+	if (!wait_idle(ag, grace_s)) {
+		log_msg(LOG_INFO, "agent: grace period over: cancelling the running runs");
+		signal_children(ag, SIGTERM);
+		if (!wait_idle(ag, grace_s > 30 ? grace_s : 30)) {
+			log_msg(LOG_WARN, "agent: runs still going after cancelling: killing them");
+			signal_children(ag, SIGKILL);
+		}
+	}
+	for (size_t i = 0; i < ag->n_workers; i++)
+		pthread_join(ag->workers[i].thread, NULL);
+}
+
+/* --- the heartbeat --- */
+
+static void *heartbeat_main(void *arg)
+{
+	struct agent *ag = arg;
+	struct queue *q = NULL;
+	struct err e = ERR_INIT;
+	long long last_recover = 0;
+
+	for (;;) {
+		json_t *cancel = NULL, *id;
+		struct timespec ts;
+		bool fail;
+		long lease, max_attempts;
+		size_t i, n = 0;
+
+		pthread_mutex_lock(&ag->lock);
+		if (ag->stopping) {
+			pthread_mutex_unlock(&ag->lock);
+			break;
+		}
+		pthread_mutex_unlock(&ag->lock);
+		lease = ag->cfg.lease;
+		fail = ag->cfg.on_lost == ON_LOST_FAIL;
+		max_attempts = ag->cfg.max_attempts;
+		if (!q && queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e) < 0) {
+			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
+			err_clear(&e);
+		}
+		if (q && queue_heartbeat(q, lease, &cancel, &e) < 0) {
+			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
+			err_clear(&e);
+			queue_close(q);
+			q = NULL;
+		}
+		json_array_foreach(cancel, i, id)
+			agent_cancel_local(ag, (long long)json_integer_value(id));
+		json_decref(cancel);
+		malloc_trim(0);
+		if (q && time_mono_ns() - last_recover > (long long)lease * 500000000LL) {
+			last_recover = time_mono_ns();
+			if (queue_recover(q, NULL, fail, max_attempts, queue_now_ms(), &n, &e) < 0) {
+				log_msg(LOG_ERROR, "agent: recovering lost runs: %s", e.msg);
+				err_clear(&e);
+			} else if (n) {
+				log_msg(LOG_WARN, "agent: %zu run(s) of agents that stopped "
+					"answering were %s", n, fail ? "failed" : "queued again");
+				pthread_mutex_lock(&ag->lock);
+				ag->work_gen++;
+				pthread_cond_broadcast(&ag->wake_workers);
+				pthread_mutex_unlock(&ag->lock);
+			}
+		}
+		/* a third of the lease, in steps, so that stopping is quick */
+		for (long t = 0; t < lease * 1000 / 3; t += 100) {
+			pthread_mutex_lock(&ag->lock);
+			if (ag->stopping) {
+				pthread_mutex_unlock(&ag->lock);
+				break;
+			}
+			pthread_mutex_unlock(&ag->lock);
+			ts.tv_sec = 0;
+			ts.tv_nsec = 100 * 1000000L;
+			nanosleep(&ts, NULL);
+		}
+	}
+	queue_close(q);
+	return NULL;
+}
+
+int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e)
+{
+	if (pthread_create(th, NULL, heartbeat_main, ag))
+		return err_set(e, ERR_INTERNAL, "cannot start the heartbeat thread");
+	return 0;
+}

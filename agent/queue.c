@@ -1,0 +1,228 @@
+/*
+ * queue: the dispatch to the backend a URL names, and what both backends
+ * share (reading a run's summary into rows, redacting URLs).
+ */
+#include "queue_int.h"
+
+#include "../lib/util.h"
+#include "../lib/jsonx.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+long long queue_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *queue_url_redact(const char *url)
+{
+	const char *scheme = strstr(url, "://");
+	const char *at, *colon, *slash;
+
+	if (!scheme)
+		return xstrdup(url);
+	scheme += 3;
+	slash = strchr(scheme, '/');
+	at = strchr(scheme, '@');
+	if (!at || (slash && at > slash))
+		return xstrdup(url);
+	colon = memchr(scheme, ':', (size_t)(at - scheme));
+	if (!colon)
+		return xstrdup(url);
+	return xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+}
+
+int queue_open(struct queue **out, const char *url, const char *agent_id,
+	       struct err *e)
+{
+	const struct queue_ops *ops;
+	char *safe;
+	int r;
+
+	if (str_starts_with(url, "sqlite://")) {
+		ops = &queue_sqlite_ops;
+	} else if (str_starts_with(url, "postgres://") ||
+		   str_starts_with(url, "postgresql://")) {
+		ops = &queue_pg_ops;
+	} else {
+		safe = queue_url_redact(url);
+		r = err_set(e, ERR_INVALID, "queue URL '%s': expected sqlite:///path "
+			    "or postgres://...", safe);
+		free(safe);
+		return r;
+	}
+	r = ops->open(out, url, agent_id, e);
+	if (r < 0)
+		return r;
+	(*out)->ops = ops;
+	if (!(*out)->agent_id)
+		(*out)->agent_id = xstrdup(agent_id);
+	return 0;
+}
+
+void queue_close(struct queue *q)
+{
+	if (q)
+		q->ops->close(q);
+}
+
+const char *queue_backend(const struct queue *q)
+{
+	return q->ops->name;
+}
+
+void queue_run_release(struct queue_run *r)
+{
+	free(r->delivery);
+	free(r->forge);
+	free(r->event);
+	free(r->repo);
+	free(r->clone_url);
+	free(r->ref);
+	free(r->sha);
+	free(r->payload);
+	free(r->workflow);
+	free(r->inputs);
+	memset(r, 0, sizeof(*r));
+}
+
+int queue_add(struct queue *q, const struct queue_new *runs, size_t n,
+	      long long *run_ids, bool *dup, struct err *e)
+{
+	return q->ops->add(q, runs, n, run_ids, dup, e);
+}
+
+int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
+		struct err *e)
+{
+	return q->ops->claim(q, out, lease_s, e);
+}
+
+int queue_heartbeat(struct queue *q, long lease_s, json_t **cancel,
+		    struct err *e)
+{
+	return q->ops->heartbeat(q, lease_s, cancel, e);
+}
+
+int queue_recover(struct queue *q, const char *agent_id, bool fail,
+		  long max_attempts, long long now_ms, size_t *n,
+		  struct err *e)
+{
+	return q->ops->recover(q, agent_id, fail, max_attempts, now_ms, n, e);
+}
+
+int queue_set_status_note(struct queue *q, long long run_id, const char *note,
+			  struct err *e)
+{
+	return q->ops->set_note(q, run_id, note, e);
+}
+
+int queue_finish(struct queue *q, long long run_id, const char *status,
+		 const json_t *summary, const char *error, const char *log_path,
+		 struct err *e)
+{
+	return q->ops->finish(q, run_id, status, summary, error, log_path, e);
+}
+
+int queue_cancel(struct queue *q, long long run_id, struct err *e)
+{
+	return q->ops->cancel(q, run_id, e);
+}
+
+int queue_get(struct queue *q, long long run_id, json_t **out, struct err *e)
+{
+	return q->ops->get(q, run_id, out, e);
+}
+
+int queue_list(struct queue *q, long limit, long long before,
+	       const char *status, json_t **out, struct err *e)
+{
+	return q->ops->list(q, limit, before, status, out, e);
+}
+
+int queue_counts(struct queue *q, json_t **out, struct err *e)
+{
+	return q->ops->counts(q, out, e);
+}
+
+int queue_test_reset(struct queue *q, struct err *e)
+{
+	return q->ops->reset(q, e);
+}
+
+static long long int_or(const json_t *o, const char *key, long long dflt)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static int walk_one(const json_t *wf, long *job_idx,
+		    int (*fn_job)(void *, long, const struct queue_job_row *),
+		    int (*fn_step)(void *, long, const struct queue_step_row *),
+		    void *ctx)
+{
+	size_t i, k;
+	json_t *job, *step;
+	int r;
+
+	json_array_foreach(json_object_get(wf, "jobs"), i, job) {
+		struct queue_job_row j = {
+			.workflow = jsonx_str(wf, "path"),
+			.job_id = jsonx_str(job, "id"),
+			.name = jsonx_str(job, "name"),
+			.result = jsonx_str(job, "result"),
+			.started_at = jsonx_str(job, "started_at"),
+			.finished_at = jsonx_str(job, "finished_at"),
+			.duration_ms = int_or(job, "duration_ms", -1),
+		};
+
+		if (!j.job_id || !j.result)
+			continue;
+		r = fn_job(ctx, *job_idx, &j);
+		if (r < 0)
+			return r;
+		json_array_foreach(json_object_get(job, "steps"), k, step) {
+			struct queue_step_row s = {
+				.idx = (long)k,
+				.name = jsonx_str(step, "name"),
+				.result = jsonx_str(step, "conclusion"),
+				.exit_code = (long)int_or(step, "exit_code", -1),
+				.duration_ms = int_or(step, "duration_ms", -1),
+			};
+
+			if (!s.name)
+				continue;
+			r = fn_step(ctx, *job_idx, &s);
+			if (r < 0)
+				return r;
+		}
+		(*job_idx)++;
+	}
+	return 0;
+}
+
+int queue_walk_summary(const json_t *summary,
+		       int (*fn_job)(void *ctx, long job_idx, const struct queue_job_row *j),
+		       int (*fn_step)(void *ctx, long job_idx, const struct queue_step_row *s),
+		       void *ctx)
+{
+	long job_idx = 0;
+	size_t i;
+	json_t *wf;
+	int r;
+
+	if (json_is_object(summary))
+		return walk_one(summary, &job_idx, fn_job, fn_step, ctx);
+	json_array_foreach(summary, i, wf) {
+		r = walk_one(wf, &job_idx, fn_job, fn_step, ctx);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,162 @@
+/*
+ * queue: the agent's durable state: deliveries, runs, jobs and steps, in
+ * SQLite (one agent, the default) or PostgreSQL (a fleet of agents).
+ *
+ * URLs: "sqlite:///abs/path/queue.db" (or "sqlite://relative/path"), and
+ * "postgres://user:pass@host:port/db?..." / "postgresql://..." handed to
+ * libpq as they are (libpq's own keywords and environment apply).
+ *
+ * Rules that always hold:
+ * - A delivery ID is stored once: queue_add() inserts the delivery and its
+ *   run in one transaction; the same ID again inserts nothing and answers
+ *   the first run's ID. A call that returns 0 has committed durably
+ *   (SQLite: WAL, synchronous=FULL; PostgreSQL: a committed transaction).
+ * - A run is taken by exactly one agent: queue_claim() moves one queued
+ *   run to running under the agent's ID with a lease (SQLite: one writer;
+ *   PostgreSQL: FOR UPDATE SKIP LOCKED). The agent renews its leases with
+ *   queue_heartbeat(); a run whose lease has expired is lost, and
+ *   queue_recover() puts it back in the queue or fails it (on_lost), and
+ *   fails it anyway once it has been lost max_attempts times.
+ * - queue_finish() only writes a run the agent still holds; a run that was
+ *   recovered meanwhile is left to whoever holds it now.
+ * - The schema has a version (table schema_version); queue_open() applies
+ *   the migrations it lacks, in one transaction each, and refuses a
+ *   database newer than this gantry. Both backends hold the same tables.
+ * - One struct queue is one database connection, for one thread at a time.
+ *   Threads open their own (queue_open is cheap after the first).
+ * - Times are Unix milliseconds (long long) in the database and the API.
+ *
+ * Run statuses: "queued", "running", "success", "failure", "cancelled",
+ * "skipped" (no workflow ran on the event). Terminal: the last four.
+ */
+#ifndef GANTRY_QUEUE_H
+#define GANTRY_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "../lib/err.h"
+
+#define QUEUE_SCHEMA_VERSION 1
+
+struct queue;
+
+/* A run to add. Strings are borrowed. */
+struct queue_new {
+	const char *delivery;	/* unique ID ("github:<uuid>", "manual:<uuid>") */
+	const char *forge;	/* "github", "gitea", "gitlab", "manual" */
+	const char *event;	/* "push", "workflow_dispatch" */
+	const char *repo;	/* owner/name */
+	const char *clone_url;
+	const char *ref;	/* refs/heads/x or refs/tags/x */
+	const char *sha;	/* 40 hex; NULL for a manual run of a ref */
+	const char *payload;	/* the event payload as JSON text (GitHub's shape) */
+	const char *workflow;	/* manual runs: a workflow file name; else NULL */
+	const char *inputs;	/* manual runs: inputs as a JSON object text; else NULL */
+};
+
+/* A claimed run. Everything owned; queue_run_release frees it. */
+struct queue_run {
+	long long id;
+	char *delivery;
+	char *forge;
+	char *event;
+	char *repo;
+	char *clone_url;
+	char *ref;
+	char *sha;		/* NULL for a manual run of a ref */
+	char *payload;
+	char *workflow;		/* may be NULL */
+	char *inputs;		/* may be NULL */
+	long attempts;		/* times it was claimed before, lost each time */
+	long long created_ms;	/* when the delivery was stored */
+};
+
+void queue_run_release(struct queue_run *r);
+
+/* Milliseconds since the epoch, wall clock. */
+long long queue_now_ms(void);
+
+/* Open (creating and migrating) the queue at url for agent_id (borrowed,
+ * copied). *out owned, queue_close frees it. ERR_INVALID for a URL that
+ * is neither scheme; the message never contains a URL's password. */
+int queue_open(struct queue **out, const char *url, const char *agent_id,
+	       struct err *e);
+void queue_close(struct queue *q);
+/* "sqlite" or "postgres". */
+const char *queue_backend(const struct queue *q);
+
+/*
+ * Store n deliveries with their runs in one transaction (group commit).
+ * For each i, run_ids[i] is the run's ID and dup[i] whether the delivery
+ * was there already (its first run's ID then). Either all are stored or,
+ * on error, none.
+ */
+int queue_add(struct queue *q, const struct queue_new *runs, size_t n,
+	      long long *run_ids, bool *dup, struct err *e);
+
+/* Take the oldest queued run for this agent: 1 with *out filled, 0 when
+ * none is queued. Its lease runs for lease_s seconds. */
+int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
+		struct err *e);
+
+/* Renew this agent's liveness and the leases of every run it holds.
+ * *cancel (new reference, an array of run IDs, may be empty) gets the runs
+ * it holds whose cancellation was asked for (queue_cancel). */
+int queue_heartbeat(struct queue *q, long lease_s, json_t **cancel,
+		    struct err *e);
+
+/*
+ * Recover lost runs: running runs whose lease expired before now_ms, or,
+ * when agent_id is given, every running run held by that agent (an agent
+ * that restarts recovers its own at once). Each goes back to queued
+ * (attempts + 1) or, with on_lost fail or after max_attempts, to failure
+ * with the reason "lost: agent X stopped renewing its lease". *n (may be
+ * NULL) gets how many.
+ */
+int queue_recover(struct queue *q, const char *agent_id, bool fail,
+		  long max_attempts, long long now_ms, size_t *n,
+		  struct err *e);
+
+/* Mark the run's start of work, for the API (checkout done etc.). */
+int queue_set_status_note(struct queue *q, long long run_id, const char *note,
+			  struct err *e);
+
+/*
+ * Finish a run this agent holds: status (terminal), the run's summary
+ * (what gantry run --json-summary wrote: one workflow's object or an
+ * array of them; may be NULL), error (may be NULL) and the log's path.
+ * The jobs and steps of the summary become rows. 1 when written, 0 when
+ * the run is no longer this agent's.
+ */
+int queue_finish(struct queue *q, long long run_id, const char *status,
+		 const json_t *summary, const char *error, const char *log_path,
+		 struct err *e);
+
+/* Ask for a run's cancellation: a queued run becomes cancelled at once;
+ * a running one is flagged for its agent. 1 when the run exists and was
+ * not finished, 0 when it is finished, ERR_NOT_FOUND when unknown. */
+int queue_cancel(struct queue *q, long long run_id, struct err *e);
+
+/*
+ * Reading, for the API. A run as JSON: {"id", "delivery", "forge",
+ * "event", "repo", "ref", "sha", "workflow", "status", "note", "error",
+ * "agent", "attempts", "created_ms", "started_ms", "finished_ms",
+ * "log_path", "jobs": [{"workflow", "id", "name", "result", "started_at",
+ * "finished_at", "duration_ms", "steps": [{"name", "result", "exit_code",
+ * "duration_ms"}]}]} (jobs only in queue_get). ERR_NOT_FOUND for an
+ * unknown ID.
+ */
+int queue_get(struct queue *q, long long run_id, json_t **out, struct err *e);
+/* The newest runs first, at most limit, with IDs below before (0: any),
+ * of one status (NULL: any); an array, without jobs. */
+int queue_list(struct queue *q, long limit, long long before,
+	       const char *status, json_t **out, struct err *e);
+
+/* Counts for /metrics: {"runs": {status: n, ...}, "deliveries": n,
+ * "queued": n, "running": n}. */
+int queue_counts(struct queue *q, json_t **out, struct err *e);
+
+#endif

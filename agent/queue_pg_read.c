@@ -1,0 +1,191 @@
+/*
+ * queue_pg_read: the PostgreSQL queue's reads, for the API and the CLI:
+ * one run with its jobs and steps (pg_get), a page of runs (pg_list) and
+ * the counts by status (pg_counts), each turned from libpq's results into
+ * JSON; and pg_rows and pg_value, which read one statement's answer for
+ * both files. The connection, its retries and every write are in
+ * queue_pg.c; a read is one statement (or two, for a run's jobs and
+ * steps) outside any transaction, so pg_exec may reset a lost connection
+ * and send it again.
+ */
+#include "queue_pg_int.h"
+
+#include "../lib/util.h"
+
+#define PG_LIST_MAX 1000
+
+/* ---- one statement's answer, for both files ---- */
+
+int pg_rows(struct queue_pg *q, const char *what, const char *sql, int n,
+	    const char *const *params, struct err *e)
+{
+	PGresult *res;
+	int r = pg_exec(q, &res, what, sql, n, params, e);
+
+	if (r < 0)
+		return r;
+	r = PQntuples(res);
+	PQclear(res);
+	return r;
+}
+
+int pg_value(struct queue_pg *q, long long *out, const char *what,
+	     const char *sql, int n, const char *const *params, struct err *e)
+{
+	PGresult *res;
+	int r = pg_exec(q, &res, what, sql, n, params, e);
+
+	if (r < 0)
+		return r;
+	*out = PQntuples(res) == 1 ? pg_col_ll(res, 0, 0) : -1;
+	PQclear(res);
+	return 0;
+}
+
+/* ---- runs as JSON ---- */
+
+#define RUN_COLS "id, delivery, forge, event, repo, ref, sha, workflow," \
+	" status, note, error, agent, attempts, created_ms, started_ms," \
+	" finished_ms, log_path"
+
+/* Row row of res from column first on as an object, keyed by the column
+ * names, numbers for integer columns, null for NULL; a new reference. */
+static json_t *row_json(const PGresult *res, int row, int first)
+{
+	json_t *o = json_object(), *v;
+
+	for (int c = first; c < PQnfields(res); c++) {
+		Oid type = PQftype(res, c);
+
+		if (PQgetisnull(res, row, c))
+			v = json_null();
+		else if (type == 20 || type == 21 || type == 23) /* int8/2/4 */
+			v = json_integer(pg_col_ll(res, row, c));
+		else
+			v = json_string(PQgetvalue(res, row, c));
+		json_object_set_new(o, PQfname(res, c), v ? v : json_null());
+	}
+	return o;
+}
+
+/* run["jobs"], each job with its "steps". */
+static int get_jobs(struct queue_pg *q, const char *const *p, json_t *run,
+		    struct err *e)
+{
+	json_t *jobs = json_array(), *job;
+	PGresult *jr, *sr;
+	int r, k;
+
+	json_object_set_new(run, "jobs", jobs);
+	r = pg_exec(q, &jr, "get: jobs",
+		    "SELECT idx, workflow, job_id AS id, name, result, started_at,"
+		    " finished_at, duration_ms FROM jobs WHERE run_id = $1"
+		    " ORDER BY idx", 1, p, e);
+	if (r < 0)
+		return r;
+	r = pg_exec(q, &sr, "get: steps",
+		    "SELECT job_idx, name, result, exit_code, duration_ms"
+		    " FROM steps WHERE run_id = $1 ORDER BY job_idx, idx", 1, p, e);
+	if (r < 0) {
+		PQclear(jr);
+		return r;
+	}
+	for (int i = 0; i < PQntuples(jr); i++) {
+		job = row_json(jr, i, 1);
+		json_object_set_new(job, "steps", json_array());
+		json_array_append_new(jobs, job);
+	}
+	for (int i = 0; i < PQntuples(sr); i++) {
+		for (k = 0; k < PQntuples(jr); k++)
+			if (pg_col_ll(jr, k, 0) == pg_col_ll(sr, i, 0))
+				break;
+		job = json_array_get(jobs, (size_t)k);	/* NULL: no such job */
+		json_array_append_new(json_object_get(job, "steps"),
+				      row_json(sr, i, 1));
+	}
+	PQclear(jr);
+	PQclear(sr);
+	return 0;
+}
+
+int pg_get(struct queue *base, long long run_id, json_t **out, struct err *e)
+{
+	struct queue_pg *q = (struct queue_pg *)base;
+	struct pg_num nid;
+	const char *p[] = { pg_num_str(&nid, run_id) };
+	PGresult *res;
+	json_t *run;
+	int r;
+
+	r = pg_exec(q, &res, "get", "SELECT " RUN_COLS " FROM runs WHERE id = $1",
+		    1, p, e);
+	if (r < 0)
+		return r;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return err_set(e, ERR_NOT_FOUND, "queue %s: run %lld not found",
+			       q->safe, run_id);
+	}
+	run = row_json(res, 0, 0);
+	PQclear(res);
+	r = get_jobs(q, p, run, e);
+	if (r < 0) {
+		json_decref(run);
+		return r;
+	}
+	*out = run;
+	return 0;
+}
+
+int pg_list(struct queue *base, long limit, long long before,
+	    const char *status, json_t **out, struct err *e)
+{
+	struct pg_num nlim, nbefore;
+	long lim = limit < 1 ? 1 : limit > PG_LIST_MAX ? PG_LIST_MAX : limit;
+	const char *p[] = { pg_num_str(&nlim, lim), pg_num_str(&nbefore, before), status };
+	PGresult *res;
+	int r;
+
+	r = pg_exec((struct queue_pg *)base, &res, "list",
+		    "SELECT " RUN_COLS " FROM runs"
+		    " WHERE ($2::bigint <= 0 OR id < $2::bigint)"
+		    " AND ($3::text IS NULL OR status = $3::text)"
+		    " ORDER BY id DESC LIMIT $1", 3, p, e);
+	if (r < 0)
+		return r;
+	*out = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(*out, row_json(res, i, 0));
+	PQclear(res);
+	return 0;
+}
+
+int pg_counts(struct queue *base, json_t **out, struct err *e)
+{
+	static const char *const statuses[] = { "queued", "running", "success",
+		"failure", "cancelled", "skipped" };
+	json_t *o, *runs;
+	PGresult *res;
+	int r;
+
+	r = pg_exec((struct queue_pg *)base, &res, "counts",
+		    "SELECT status, count(*) FROM runs GROUP BY status"
+		    " UNION ALL SELECT NULL, count(*) FROM deliveries", 0, NULL, e);
+	if (r < 0)
+		return r;
+	o = json_object();
+	runs = json_object();
+	json_object_set_new(o, "runs", runs);
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		json_object_set_new(runs, statuses[i], json_integer(0));
+	for (int i = 0; i < PQntuples(res); i++)
+		json_object_set_new(PQgetisnull(res, i, 0) ? o : runs,
+				    PQgetisnull(res, i, 0) ? "deliveries" :
+				    PQgetvalue(res, i, 0),
+				    json_integer(pg_col_ll(res, i, 1)));
+	PQclear(res);
+	json_object_set(o, "queued", json_object_get(runs, "queued"));
+	json_object_set(o, "running", json_object_get(runs, "running"));
+	*out = o;
+	return 0;
+}

@@ -1,0 +1,539 @@
+/* Unit tests for agent/queue.c and its backends, the cases on one
+ * connection at a time: opening, adding, claiming, leases, recovery,
+ * finishing, cancelling and reading. tests/unit/queue_concurrent.c has the
+ * threaded cases and durability across reopen; queue_test.h says how every
+ * case runs against SQLite and then QUEUE_TEST_URL. */
+#include "queue_test.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- opening ---- */
+
+static void case_open_twice(const char *url)
+{
+	struct queue *q = open_q(url, "a1");
+	struct err e = ERR_INIT;
+	json_t *c = NULL;
+	struct stat st;
+
+	assert_string_equal(queue_backend(q), is_sqlite(url) ? "sqlite" : "postgres");
+	queue_close(q);
+	q = open_q(url, "a1");		/* migrated already: nothing to do */
+	assert_int_equal(queue_counts(q, &c, &e), 0);
+	assert_int_equal(int_of(c, "deliveries"), 0);
+	assert_int_equal(int_of(c, "queued"), 0);
+	assert_int_equal(int_of(c, "running"), 0);
+	assert_true(json_is_object(json_object_get(c, "runs")));
+	json_decref(c);
+	queue_close(q);
+	if (!is_sqlite(url))
+		return;
+	/* the folder was made, private; so is the file */
+	assert_int_equal(stat(url + strlen("sqlite://"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+QUEUE_TEST(open_twice)
+
+static void case_newer_schema(const char *url)
+{
+	const char *path = url + strlen("sqlite://");
+	struct err e = ERR_INIT;
+	struct queue *q = NULL;
+	sqlite3 *db = NULL;
+
+	if (!is_sqlite(url))
+		return;		/* the SQL that does it differs; one is enough */
+	queue_close(open_q(url, "a1"));
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 99",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(queue_open(&q, url, "a1", &e), -1);
+	assert_null(q);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_non_null(strstr(e.msg, "schema version 99"));
+	assert_non_null(strstr(e.msg, "upgrade gantry"));
+}
+QUEUE_TEST(newer_schema)
+
+static void test_queue_bad_url(void **state)
+{
+	struct err e = ERR_INIT;
+	struct queue *q = NULL;
+
+	(void)state;
+	assert_int_equal(queue_open(&q, "mysql://u:hunter2@db/q", "a1", &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_null(strstr(e.msg, "hunter2"));
+	err_clear(&e);
+	assert_int_equal(queue_open(&q, "sqlite://", "a1", &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+}
+
+/* ---- adding ---- */
+
+static void case_add_dup(const char *url)
+{
+	struct queue *q = open_q(url, "a1");
+	struct queue_new b1[] = { new_run("d:a", false), new_run("d:b", true),
+				  new_run("d:a", false) };
+	struct queue_new b2[] = { new_run("d:b", false), new_run("d:c", false) };
+	long long ids[3];
+	bool dup[3];
+	struct err e = ERR_INIT;
+	json_t *run;
+
+	assert_int_equal(queue_add(q, b1, 3, ids, dup, &e), 0);
+	assert_false(dup[0]);
+	assert_false(dup[1]);
+	assert_true(dup[2]);
+	assert_true(ids[0] != ids[1]);
+	assert_true(ids[2] == ids[0]);
+	assert_int_equal(queue_add(q, b2, 2, ids + 1, dup + 1, &e), 0);
+	assert_true(dup[1]);
+	assert_false(dup[2]);
+	assert_int_equal(count_of(q, NULL), 3);
+	assert_int_equal(count_of(q, "queued"), 3);
+
+	run = get(q, ids[1]);	/* the manual run of b1, not b2's push */
+	assert_int_equal(int_of(run, "id"), ids[1]);
+	assert_string_equal(jsonx_str(run, "delivery"), "d:b");
+	assert_string_equal(jsonx_str(run, "forge"), "manual");
+	assert_string_equal(jsonx_str(run, "event"), "workflow_dispatch");
+	assert_string_equal(jsonx_str(run, "repo"), "org/app");
+	assert_string_equal(jsonx_str(run, "ref"), "refs/heads/main");
+	assert_true(json_is_null(json_object_get(run, "sha")));
+	assert_string_equal(jsonx_str(run, "workflow"), "deploy.yml");
+	assert_string_equal(jsonx_str(run, "status"), "queued");
+	assert_true(json_is_null(json_object_get(run, "agent")));
+	assert_true(json_is_null(json_object_get(run, "started_ms")));
+	assert_int_equal(int_of(run, "attempts"), 0);
+	assert_true(int_of(run, "created_ms") > 1600000000000LL);
+	assert_int_equal(json_array_size(json_object_get(run, "jobs")), 0);
+	json_decref(run);
+
+	/* a batch with a run that cannot be stored stores none of them */
+	b2[0].delivery = "d:new";
+	b2[1].delivery = NULL;
+	assert_int_equal(queue_add(q, b2, 2, ids, dup, &e), -1);
+	assert_int_equal(count_of(q, NULL), 3);
+	assert_int_equal(count_of(q, "queued"), 3);
+	queue_close(q);
+}
+QUEUE_TEST(add_dup)
+
+/* ---- claiming ---- */
+
+static void case_claim_fifo(const char *url)
+{
+	struct queue *q = open_q(url, "a1");
+	struct queue_new manual = new_run("d:2", true);
+	struct queue_run r;
+	struct err e = ERR_INIT;
+	long long ids[3];
+	bool dup;
+	json_t *run;
+
+	assert_int_equal(queue_claim(q, &r, 60, &e), 0);	/* empty */
+	ids[0] = add_one(q, "d:1");
+	assert_int_equal(queue_add(q, &manual, 1, &ids[1], &dup, &e), 0);
+	ids[2] = add_one(q, "d:3");
+	assert_true(ids[0] < ids[1] && ids[1] < ids[2]);
+
+	assert_int_equal(queue_claim(q, &r, 60, &e), 1);
+	assert_int_equal(r.id, ids[0]);
+	assert_string_equal(r.delivery, "d:1");
+	assert_string_equal(r.sha, "0123456789abcdef0123456789abcdef01234567");
+	assert_string_equal(r.payload, "{\"ref\":\"refs/heads/main\"}");
+	assert_string_equal(r.clone_url, "https://git.example/org/app.git");
+	assert_null(r.workflow);
+	assert_null(r.inputs);
+	assert_int_equal(r.attempts, 0);
+	assert_true(r.created_ms > 1600000000000LL);
+	queue_run_release(&r);
+
+	assert_int_equal(queue_claim(q, &r, 60, &e), 1);
+	assert_int_equal(r.id, ids[1]);
+	assert_string_equal(r.forge, "manual");
+	assert_string_equal(r.event, "workflow_dispatch");
+	assert_null(r.sha);
+	assert_string_equal(r.workflow, "deploy.yml");
+	assert_string_equal(r.inputs, "{\"env\":\"prod\"}");
+	queue_run_release(&r);
+
+	assert_int_equal(claim_one(q, 60), ids[2]);
+	assert_int_equal(queue_claim(q, &r, 60, &e), 0);
+
+	run = get(q, ids[0]);
+	assert_string_equal(jsonx_str(run, "status"), "running");
+	assert_string_equal(jsonx_str(run, "agent"), "a1");
+	assert_true(json_is_integer(json_object_get(run, "started_ms")));
+	json_decref(run);
+	assert_int_equal(queue_set_status_note(q, ids[0], "checkout done", &e), 0);
+	run = get(q, ids[0]);
+	assert_string_equal(jsonx_str(run, "note"), "checkout done");
+	json_decref(run);
+	assert_int_equal(count_of(q, "running"), 3);
+	queue_close(q);
+}
+QUEUE_TEST(claim_fifo)
+
+/* ---- leases ---- */
+
+static void case_heartbeat(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	long long now = queue_now_ms(), id1, id2;
+	struct err e = ERR_INIT;
+	json_t *cancel = NULL;
+
+	id1 = add_one(a, "d:1");
+	id2 = add_one(a, "d:2");
+	assert_int_equal(claim_one(a, 1), id1);
+	assert_int_equal(claim_one(b, 1), id2);
+	/* a renews for 10 minutes; b does not */
+	assert_int_equal(queue_heartbeat(a, 600, &cancel, &e), 0);
+	assert_true(json_is_array(cancel));
+	assert_int_equal(json_array_size(cancel), 0);
+	json_decref(cancel);
+	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 1);
+	assert_status(a, id1, "running");
+	assert_status(a, id2, "queued");
+
+	/* a cancellation is handed to the agent that holds the run only */
+	assert_int_equal(queue_cancel(b, id1, &e), 1);
+	assert_int_equal(queue_heartbeat(b, 600, &cancel, &e), 0);
+	assert_int_equal(json_array_size(cancel), 0);
+	json_decref(cancel);
+	assert_int_equal(queue_heartbeat(a, 600, &cancel, &e), 0);
+	assert_int_equal(json_array_size(cancel), 1);
+	assert_int_equal(json_integer_value(json_array_get(cancel, 0)), id1);
+	json_decref(cancel);
+	assert_status(a, id1, "running");
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(heartbeat)
+
+static void case_recover_lease(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	long long now = queue_now_ms(), id = add_one(a, "d:1");
+	struct queue_run r;
+	struct err e = ERR_INIT;
+	json_t *run;
+
+	assert_int_equal(claim_one(a, 60), id);
+	assert_int_equal(recover(b, NULL, false, 5, now), 0);	/* not expired */
+	assert_int_equal(recover(b, NULL, false, 5, now + 120000), 1);
+	run = get(b, id);
+	assert_string_equal(jsonx_str(run, "status"), "queued");
+	assert_int_equal(int_of(run, "attempts"), 1);
+	assert_non_null(strstr(jsonx_str(run, "error"), "lost"));
+	assert_non_null(strstr(jsonx_str(run, "error"), "agent-a"));
+	json_decref(run);
+
+	assert_int_equal(queue_claim(b, &r, 60, &e), 1);
+	assert_int_equal(r.id, id);
+	assert_int_equal(r.attempts, 1);
+	queue_run_release(&r);
+	assert_string_equal(jsonx_str(run = get(b, id), "agent"), "agent-b");
+	json_decref(run);
+
+	/* on_lost fail */
+	assert_int_equal(recover(a, NULL, true, 5, now + 120000), 1);
+	run = get(a, id);
+	assert_string_equal(jsonx_str(run, "status"), "failure");
+	assert_int_equal(int_of(run, "attempts"), 2);
+	assert_true(int_of(run, "finished_ms") > 0);
+	assert_non_null(strstr(jsonx_str(run, "error"), "agent-b"));
+	json_decref(run);
+	assert_int_equal(recover(a, NULL, false, 5, now + 120000), 0);
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(recover_lease)
+
+static void case_recover_max_attempts(const char *url)
+{
+	struct queue *q = open_q(url, "agent-a");
+	long long later = queue_now_ms() + 120000, id = add_one(q, "d:1");
+	json_t *run;
+
+	assert_int_equal(claim_one(q, 60), id);
+	assert_int_equal(recover(q, NULL, false, 2, later), 1);
+	assert_status(q, id, "queued");
+	assert_int_equal(claim_one(q, 60), id);
+	assert_int_equal(recover(q, NULL, false, 2, later), 1);
+	run = get(q, id);
+	assert_string_equal(jsonx_str(run, "status"), "failure");
+	assert_int_equal(int_of(run, "attempts"), 2);
+	assert_non_null(strstr(jsonx_str(run, "error"), "lost"));
+	assert_non_null(strstr(jsonx_str(run, "error"), "2 times"));
+	json_decref(run);
+	queue_close(q);
+}
+QUEUE_TEST(recover_max_attempts)
+
+static void case_recover_agent(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	long long now = queue_now_ms(), id1, id2, id3;
+	json_t *run;
+
+	id1 = add_one(a, "d:1");
+	id2 = add_one(a, "d:2");
+	id3 = add_one(a, "d:3");
+	claim_one(a, 600);
+	claim_one(b, 600);
+	claim_one(a, 600);
+	/* agent-a restarted: its runs come back at once, leases or not */
+	assert_int_equal(recover(a, "agent-a", false, 5, now), 2);
+	assert_status(a, id2, "running");
+	run = get(a, id1);
+	assert_string_equal(jsonx_str(run, "status"), "queued");
+	assert_non_null(strstr(jsonx_str(run, "error"), "restarted"));
+	json_decref(run);
+	assert_status(a, id3, "queued");
+	assert_int_equal(recover(a, "agent-a", false, 5, now), 0);
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(recover_agent)
+
+/* ---- finishing and cancelling ---- */
+
+static const char summary_json[] =
+	"[{\"path\": \".github/workflows/ci.yml\", \"jobs\": ["
+	" {\"id\": \"build\", \"name\": \"Build\", \"result\": \"success\","
+	"  \"started_at\": \"2026-01-02T03:04:05Z\","
+	"  \"finished_at\": \"2026-01-02T03:05:05Z\", \"duration_ms\": 60000,"
+	"  \"steps\": [{\"name\": \"checkout\", \"conclusion\": \"success\","
+	"   \"exit_code\": 0, \"duration_ms\": 1200},"
+	"  {\"name\": \"make\", \"conclusion\": \"success\", \"exit_code\": 0,"
+	"   \"duration_ms\": 50000}]}]},"
+	" {\"path\": \".github/workflows/deploy.yml\", \"jobs\": ["
+	" {\"id\": \"deploy\", \"name\": \"Deploy\", \"result\": \"failure\","
+	"  \"steps\": [{\"name\": \"sync\", \"conclusion\": \"failure\","
+	"   \"exit_code\": 2}]}]}]";
+
+static void case_finish_owner(const char *url)
+{
+	struct queue *q = open_q(url, "agent-a");
+	long long id = add_one(q, "d:1");
+	json_t *summary = json_loads(summary_json, 0, NULL), *run, *jobs, *j, *s;
+	struct err e = ERR_INIT;
+
+	assert_non_null(summary);
+	assert_int_equal(claim_one(q, 60), id);
+	assert_int_equal(queue_finish(q, id, "running", NULL, NULL, NULL, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_int_equal(queue_finish(q, id, "failure", summary, "job deploy failed",
+				      "/var/log/gantry/1.log", &e), 1);
+	run = get(q, id);
+	assert_string_equal(jsonx_str(run, "status"), "failure");
+	assert_string_equal(jsonx_str(run, "error"), "job deploy failed");
+	assert_string_equal(jsonx_str(run, "log_path"), "/var/log/gantry/1.log");
+	assert_true(int_of(run, "finished_ms") >= int_of(run, "started_ms"));
+	jobs = json_object_get(run, "jobs");
+	assert_int_equal(json_array_size(jobs), 2);
+	j = json_array_get(jobs, 0);
+	assert_string_equal(jsonx_str(j, "workflow"), ".github/workflows/ci.yml");
+	assert_string_equal(jsonx_str(j, "id"), "build");
+	assert_string_equal(jsonx_str(j, "name"), "Build");
+	assert_string_equal(jsonx_str(j, "result"), "success");
+	assert_string_equal(jsonx_str(j, "started_at"), "2026-01-02T03:04:05Z");
+	assert_string_equal(jsonx_str(j, "finished_at"), "2026-01-02T03:05:05Z");
+	assert_int_equal(int_of(j, "duration_ms"), 60000);
+	assert_int_equal(json_array_size(json_object_get(j, "steps")), 2);
+	s = json_array_get(json_object_get(j, "steps"), 1);
+	assert_string_equal(jsonx_str(s, "name"), "make");
+	assert_string_equal(jsonx_str(s, "result"), "success");
+	assert_int_equal(int_of(s, "exit_code"), 0);
+	assert_int_equal(int_of(s, "duration_ms"), 50000);
+	j = json_array_get(jobs, 1);
+	assert_string_equal(jsonx_str(j, "id"), "deploy");
+	assert_true(json_is_null(json_object_get(j, "started_at")));
+	assert_true(json_is_null(json_object_get(j, "duration_ms")));
+	s = json_array_get(json_object_get(j, "steps"), 0);
+	assert_string_equal(jsonx_str(s, "result"), "failure");
+	assert_int_equal(int_of(s, "exit_code"), 2);
+	assert_true(json_is_null(json_object_get(s, "duration_ms")));
+	json_decref(run);
+	/* finished: no longer this agent's to write */
+	assert_int_equal(queue_finish(q, id, "success", NULL, NULL, NULL, &e), 0);
+	assert_status(q, id, "failure");
+	json_decref(summary);
+	queue_close(q);
+}
+QUEUE_TEST(finish_owner)
+
+static void case_finish_not_owner(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	long long id = add_one(a, "d:1"), id2 = add_one(a, "d:2");
+	json_t *summary = json_loads(summary_json, 0, NULL), *run;
+	struct err e = ERR_INIT;
+
+	assert_int_equal(claim_one(a, 60), id);
+	assert_int_equal(queue_finish(b, id, "success", summary, NULL, "/x", &e), 0);
+	run = get(a, id);
+	assert_string_equal(jsonx_str(run, "status"), "running");
+	assert_string_equal(jsonx_str(run, "agent"), "agent-a");
+	assert_true(json_is_null(json_object_get(run, "finished_ms")));
+	assert_true(json_is_null(json_object_get(run, "log_path")));
+	assert_int_equal(json_array_size(json_object_get(run, "jobs")), 0);
+	json_decref(run);
+	/* recovered meanwhile: the old holder cannot write it either */
+	assert_int_equal(claim_one(a, 60), id2);
+	assert_int_equal(recover(b, "agent-a", false, 5, queue_now_ms()), 2);
+	assert_int_equal(queue_finish(a, id2, "success", summary, NULL, NULL, &e), 0);
+	assert_status(a, id2, "queued");
+	json_decref(summary);
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(finish_not_owner)
+
+static void case_cancel(const char *url)
+{
+	struct queue *q = open_q(url, "agent-a");
+	long long done = add_one(q, "d:1"), running = add_one(q, "d:2");
+	long long queued = add_one(q, "d:3");
+	struct queue_run r;
+	struct err e = ERR_INIT;
+	json_t *run;
+
+	assert_int_equal(claim_one(q, 60), done);
+	assert_int_equal(queue_finish(q, done, "success", NULL, NULL, NULL, &e), 1);
+	assert_int_equal(claim_one(q, 60), running);
+
+	assert_int_equal(queue_cancel(q, queued, &e), 1);
+	run = get(q, queued);
+	assert_string_equal(jsonx_str(run, "status"), "cancelled");
+	assert_true(int_of(run, "finished_ms") > 0);
+	json_decref(run);
+	assert_int_equal(queue_claim(q, &r, 60, &e), 0);	/* not claimable */
+
+	assert_int_equal(queue_cancel(q, running, &e), 1);
+	assert_status(q, running, "running");	/* the agent stops it */
+	assert_int_equal(queue_cancel(q, running, &e), 1);
+
+	assert_int_equal(queue_cancel(q, done, &e), 0);
+	assert_status(q, done, "success");
+	assert_int_equal(queue_cancel(q, queued, &e), 0);
+
+	assert_int_equal(queue_cancel(q, queued + 1000, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	err_clear(&e);
+	assert_int_equal(queue_get(q, queued + 1000, &run, &e), -1);
+	assert_int_equal(e.code, ERR_NOT_FOUND);
+	queue_close(q);
+}
+QUEUE_TEST(cancel)
+
+/* ---- reading ---- */
+
+static void assert_ids(const json_t *list, const long long *want, size_t n)
+{
+	assert_int_equal(json_array_size(list), n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *run = json_array_get(list, i);
+
+		assert_int_equal(int_of(run, "id"), want[i]);
+		assert_null(json_object_get(run, "jobs"));
+		assert_non_null(jsonx_str(run, "delivery"));
+	}
+}
+
+static void case_list(const char *url)
+{
+	struct queue *q = open_q(url, "agent-a");
+	struct err e = ERR_INIT;
+	long long ids[10];
+	char name[16];
+	json_t *l = NULL;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "d:%d", i);
+		ids[i] = add_one(q, name);
+	}
+	claim_one(q, 60);
+	claim_one(q, 60);
+	assert_int_equal(queue_list(q, 3, 0, NULL, &l, &e), 0);
+	assert_ids(l, (long long[]){ ids[9], ids[8], ids[7] }, 3);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 3, ids[5], NULL, &l, &e), 0);
+	assert_ids(l, (long long[]){ ids[4], ids[3], ids[2] }, 3);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 100, 0, "running", &l, &e), 0);
+	assert_ids(l, (long long[]){ ids[1], ids[0] }, 2);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 100, ids[1], "running", &l, &e), 0);
+	assert_ids(l, ids, 1);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 100, 0, "success", &l, &e), 0);
+	assert_int_equal(json_array_size(l), 0);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 0, 0, NULL, &l, &e), 0);	/* clamped */
+	assert_ids(l, &ids[9], 1);
+	json_decref(l);
+	assert_int_equal(queue_list(q, 5000, 0, NULL, &l, &e), 0);
+	assert_int_equal(json_array_size(l), 10);
+	json_decref(l);
+	queue_close(q);
+}
+QUEUE_TEST(list)
+
+static void case_counts(const char *url)
+{
+	struct queue *q = open_q(url, "agent-a");
+	struct queue_new n = new_run("d:1", false);
+	struct err e = ERR_INIT;
+	long long id;
+	bool dup;
+	json_t *c = NULL;
+
+	add_one(q, "d:1");
+	add_one(q, "d:2");
+	add_one(q, "d:3");
+	assert_int_equal(queue_add(q, &n, 1, &id, &dup, &e), 0);	/* a dup */
+	id = claim_one(q, 60);
+	assert_int_equal(queue_finish(q, id, "skipped", NULL, NULL, NULL, &e), 1);
+	claim_one(q, 60);
+	assert_int_equal(queue_counts(q, &c, &e), 0);
+	assert_int_equal(int_of(c, "deliveries"), 3);
+	assert_int_equal(int_of(c, "queued"), 1);
+	assert_int_equal(int_of(c, "running"), 1);
+	json_decref(c);
+	assert_int_equal(count_of(q, "skipped"), 1);
+	assert_int_equal(count_of(q, "queued"), 1);
+	assert_int_equal(count_of(q, "failure"), 0);
+	queue_close(q);
+}
+QUEUE_TEST(counts)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_open_twice),
+		cmocka_unit_test(test_queue_newer_schema),
+		cmocka_unit_test(test_queue_bad_url),
+		cmocka_unit_test(test_queue_add_dup),
+		cmocka_unit_test(test_queue_claim_fifo),
+		cmocka_unit_test(test_queue_heartbeat),
+		cmocka_unit_test(test_queue_recover_lease),
+		cmocka_unit_test(test_queue_recover_max_attempts),
+		cmocka_unit_test(test_queue_recover_agent),
+		cmocka_unit_test(test_queue_finish_owner),
+		cmocka_unit_test(test_queue_finish_not_owner),
+		cmocka_unit_test(test_queue_cancel),
+		cmocka_unit_test(test_queue_list),
+		cmocka_unit_test(test_queue_counts),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
