@@ -53,9 +53,15 @@ struct worker {
 	long long run_id;		/* 0: idle */
 	pid_t child;			/* 0: none */
 	bool cancel_sent;
+	bool lost;			/* its lease could not be renewed: stopped, not reported */
 	long long busy_since_ns;
 	long long busy_ns;		/* total, for utilisation */
 };
+
+/* Logs followed at once, and webhook body bytes held unverified at once
+ * (over it: 503), so that no client can take all threads or memory. */
+#define AGENT_FOLLOWERS_MAX 64
+#define AGENT_UNVERIFIED_MAX (256LL << 20)
 
 /* Step durations histogram bounds, seconds; the last bucket is +Inf. */
 #define AGENT_HIST_N 9
@@ -94,6 +100,8 @@ struct agent {
 	atomic_llong step_hist[AGENT_HIST_N];
 	atomic_llong step_count;
 	atomic_llong step_ms_sum;
+	atomic_int followers;		/* GET /runs/ID/logs being served */
+	atomic_llong unverified;	/* body bytes held before their signature is checked */
 	long long started_ns;
 };
 
@@ -113,12 +121,14 @@ void agent_http_stop(struct agent *ag);
 int agent_intake_start(struct agent *ag, pthread_t *th, struct err *e);
 int agent_intake_submit(struct agent *ag, struct intake_req *req);
 
-/* agent_worker.c: the workers and the heartbeat. */
+/* agent_worker.c: the workers. */
 int agent_workers_start(struct agent *ag, struct err *e);
 /* Wait for the workers to finish their runs; after grace_s seconds,
  * cancel what still runs (SIGTERM to the runs, whose always() steps run),
  * and after a further grace, kill. Then join them. */
 void agent_workers_stop(struct agent *ag, long grace_s);
+
+/* agent_heartbeat.c: leases, cancellations, recovery, fencing. */
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);
 /* Whether run_id is running in one of this agent's workers. */
 bool agent_run_is_live(struct agent *ag, long long run_id);
@@ -128,6 +138,15 @@ bool agent_cancel_local(struct agent *ag, long long run_id);
 char *agent_live_log_path(struct agent *ag, long long run_id);
 /* Count a finished run's step durations into the histogram. */
 void agent_metrics_steps(struct agent *ag, const json_t *summary);
+
+/* agent_retention.c: delete what is older than data.retention_days (runs
+ * and their rows through q, logs, git mirrors) and what crashed runs left
+ * (DATA_DIR/runs/ID, live logs no worker holds); nothing when it is 0.
+ * Bounded per call (files removed, time pruning): what is left is the
+ * next call's. Never fails: problems are logged. */
+void agent_retention_sweep(struct agent *ag, struct queue *q);
+/* The thread that sweeps at start and every hour, until ag->stopping. */
+int agent_retention_start(struct agent *ag, pthread_t *th, struct err *e);
 
 /* forge_status.c: post a commit status for a run; never fails the run:
  * problems are written to log_fd (masked) and returned. state is

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <poll.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
@@ -101,13 +102,49 @@ static bool safe_chars(const char *s, const char *extra, size_t max)
 	return n <= max && !strstr(s, "..");
 }
 
+/* A workflow_dispatch input's name, as GitHub allows them. */
+static bool input_name(const char *k)
+{
+	if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '_'))
+		return false;
+	return safe_chars(k, "_-", 100);
+}
+
+/* Whether url's path names repo (owner/name, with or without .git), so
+ * that a run's identity (github.repository, the OIDC sub) is the
+ * repository it checks out. */
+static bool url_names_repo(const char *url, const char *repo)
+{
+	const char *p = strstr(url, "://");
+	size_t n, rn = strlen(repo);
+
+	if (p) {
+		p = strchr(p + 3, '/');
+	} else {
+		p = strchr(url, ':');	/* git@host:owner/name */
+		if (p)
+			p++;
+	}
+	if (!p)
+		return false;
+	while (*p == '/')
+		p++;
+	n = strlen(p);
+	if (n >= 4 && !strcmp(p + n - 4, ".git"))
+		n -= 4;
+	while (n && p[n - 1] == '/')
+		n--;
+	return n >= rn && !strncmp(p + n - rn, repo, rn) &&
+	       (n == rn || p[n - rn - 1] == '/');
+}
+
 /* POST /runs: a workflow_dispatch run of a ref */
 static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 				 const char *body, size_t len)
 {
 	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
 	json_error_t je;
-	json_t *in = json_loadb(body, len, 0, &je), *inputs, *payload, *v;
+	json_t *in = json_loadb(body, len, 0, &je), *inputs, *payload, *v, *empty = NULL;
 	const char *repo, *url, *ref, *sha, *wf, *k;
 	char *full_ref = NULL, *delivery = NULL, *ptext = NULL, *itext = NULL;
 	char *wfpath = NULL;
@@ -133,6 +170,9 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 			   str_starts_with(url, "ssh://") || str_starts_with(url, "git@")) ||
 		 strpbrk(url, " \t\r\n"))
 		snprintf(msg, sizeof(msg), "\"clone_url\" must be an http(s) or ssh URL");
+	else if (!url_names_repo(url, repo))
+		snprintf(msg, sizeof(msg), "\"clone_url\" must be the repository's: its "
+			 "path must end with \"repo\"");
 	else if (!safe_chars(ref, "._-/+@", 255))
 		snprintf(msg, sizeof(msg), "\"ref\" must be a branch, a tag or refs/...");
 	else if (sha && !hex40(sha))
@@ -150,17 +190,31 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 		json_decref(in);
 		return http_error(c, 400, msg);
 	}
+	if (json_object_size(inputs) > 64) {
+		json_decref(in);
+		return http_error(c, 400, "\"inputs\": at most 64");
+	}
 	json_object_foreach(inputs, k, v) {
-		if (json_is_object(v) || json_is_array(v)) {
+		if (json_is_object(v) || json_is_array(v) || !input_name(k)) {
 			json_decref(in);
-			return http_error(c, 400, "\"inputs\" values must be strings, numbers "
-					  "or booleans");
+			return http_error(c, 400, "\"inputs\": names are letters, digits, _ "
+					  "and - (starting with a letter or _), values "
+					  "strings, numbers or booleans");
 		}
 	}
 	full_ref = str_starts_with(ref, "refs/") ? xstrdup(ref)
 						 : xasprintf("refs/heads/%s", ref);
 	if (key) {
-		delivery = xasprintf("manual:%s", key);
+		/* the same key for another repository is another request */
+		unsigned char d[SHA256_DIGEST_LENGTH];
+		char *scoped = xasprintf("%s\n%s", repo, key);
+		char hex[33];
+
+		SHA256((const unsigned char *)scoped, strlen(scoped), d);
+		for (size_t i = 0; i < 16; i++)
+			snprintf(hex + 2 * i, 3, "%02x", d[i]);
+		delivery = xasprintf("manual:%s", hex);
+		free(scoped);
 	} else {
 		char hex[33];
 
@@ -171,15 +225,17 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 	}
 	if (wf)
 		wfpath = xasprintf(".github/workflows/%s", wf);
+	if (!inputs)
+		inputs = empty = json_object();
 	payload = json_pack("{s:s,s:O,s:{s:s,s:s,s:s},s:{s:s}}", "ref", full_ref,
-			    "inputs", inputs ? inputs : json_object(),
+			    "inputs", inputs,
 			    "repository", "full_name", repo, "clone_url", url, "name",
 			    strrchr(repo, '/') ? strrchr(repo, '/') + 1 : repo,
 			    "sender", "login", "gantry-api");
 	if (wfpath)
 		jsonx_set_str(payload, "workflow", wfpath);
 	ptext = json_dumps(payload, JSON_COMPACT);
-	itext = json_dumps(inputs ? inputs : json_object(), JSON_COMPACT);
+	itext = json_dumps(inputs, JSON_COMPACT);
 	memset(&ir, 0, sizeof(ir));
 	ir.run.delivery = delivery;
 	ir.run.forge = "manual";
@@ -197,6 +253,7 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 		ret = http_json(c, ir.dup ? 200 : 201, json_pack("{s:s,s:I}", "status",
 			ir.dup ? "duplicate" : "queued", "run_id", (json_int_t)ir.run_id));
 	json_decref(payload);
+	json_decref(empty);
 	json_decref(in);
 	free(full_ref);
 	free(delivery);
@@ -210,11 +267,28 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
  * compressed) or the compressed one */
 struct logstream {
 	struct agent *ag;
+	struct MHD_Connection *conn;
 	long long run_id;
 	int fd;
 	gzFile gz;
 	time_t deadline;
 };
+
+/* Whether the client that follows a log has hung up: followers wait in
+ * this thread, and one that left must not hold it until the run ends. */
+static bool client_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p;
+
+	if (!ci)
+		return false;
+	p.fd = ci->connect_fd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
 
 static ssize_t log_read(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -245,7 +319,7 @@ static ssize_t log_read(void *cls, uint64_t pos, char *out, size_t max)
 			pthread_mutex_lock(&ls->ag->lock);
 			stopping = ls->ag->stopping;
 			pthread_mutex_unlock(&ls->ag->lock);
-			if (stopping || time(NULL) > ls->deadline)
+			if (stopping || time(NULL) > ls->deadline || client_gone(ls->conn))
 				return MHD_CONTENT_READER_END_OF_STREAM;
 			usleep(100 * 1000);
 		}
@@ -260,6 +334,7 @@ static void log_free(void *cls)
 		gzclose(ls->gz);
 	if (ls->fd >= 0)
 		close(ls->fd);
+	atomic_fetch_sub(&ls->ag->followers, 1);
 	free(ls);
 }
 
@@ -277,14 +352,18 @@ static enum MHD_Result run_logs(struct agent *ag, struct MHD_Connection *c,
 
 	if (API_Q(ag, queue_get(ag->api_q, id, &run, &e)) < 0)
 		return http_error(c, e.code == ERR_NOT_FOUND ? 404 : 500, e.msg);
-	status = jsonx_str(run, "status");
-	path = jsonx_str(run, "log_path");
+	if (atomic_fetch_add(&ag->followers, 1) >= AGENT_FOLLOWERS_MAX) {
+		atomic_fetch_sub(&ag->followers, 1);
+		json_decref(run);
+		return http_error(c, 503, "too many logs are being followed; try again later");
+	}
 	live = agent_live_log_path(ag, id);
 	if (agent_run_is_live(ag, id))
 		fd = open(live, O_RDONLY | O_CLOEXEC);
 	free(live);
 	ls = xcalloc(1, sizeof(*ls));
 	ls->ag = ag;
+	ls->conn = c;
 	ls->run_id = id;
 	ls->fd = fd;
 	ls->deadline = time(NULL) + LOG_FOLLOW_MAX_S;
@@ -293,13 +372,13 @@ static enum MHD_Result run_logs(struct agent *ag, struct MHD_Connection *c,
 		json_decref(run);
 		run = NULL;
 		if (API_Q(ag, queue_get(ag->api_q, id, &run, &e)) < 0) {
-			free(ls);
+			log_free(ls);
 			return http_error(c, 500, e.msg);
 		}
 		status = jsonx_str(run, "status");
 		path = jsonx_str(run, "log_path");
 		if (path)
-			ls->gz = gzopen(path, "rb");
+			ls->gz = gzopen(path, "rbe");
 		if (!ls->gz) {
 			char msg[300];
 
@@ -311,7 +390,7 @@ static enum MHD_Result run_logs(struct agent *ag, struct MHD_Connection *c,
 					 jsonx_str(run, "agent") : "?");
 			else
 				snprintf(msg, sizeof(msg), "run %lld has no log on this agent", id);
-			free(ls);
+			log_free(ls);
 			json_decref(run);
 			return http_error(c, 404, msg);
 		}

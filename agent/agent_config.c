@@ -75,6 +75,8 @@ static const struct key keys[] = {
 	  .min = 1024, .max = 1LL << 30 },
 	{ KEY("data", "dir", T_STR, 0, data_dir), .compute = compute_data_dir,
 	  .check = acv_check_abs_dir },
+	{ KEY("data", "retention_days", T_INT, 0, retention_days), .def = "30",
+	  .min = 0, .max = 3650 },
 	{ KEY("queue", "url", T_STR, F_URL, queue_url),
 	  .compute = compute_queue_url, .check = acv_check_queue_url },
 	{ KEY("queue", "on_lost", T_ENUM, 0, on_lost), .def = "requeue",

@@ -32,6 +32,9 @@ struct agent_config {
 	long long max_body;	/* webhook body limit in bytes; default 25 MiB */
 	/* data */
 	char *data_dir;		/* default $HOME/.local/share/gantry/agent; root: /var/lib/gantry */
+	long retention_days;	/* finished runs, their logs and unused git mirrors are
+				 * deleted after this many days; 0 keeps everything;
+				 * default 30 (reloadable) */
 	/* queue */
 	char *queue_url;	/* default sqlite://DATA_DIR/queue.db; or postgres://... */
 	enum on_lost on_lost;	/* default requeue */

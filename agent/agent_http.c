@@ -36,7 +36,10 @@
 /* what one connection's request collects between calls */
 struct req {
 	struct buf body;
+	size_t seen;		/* bytes of body received, kept or not */
+	size_t held;		/* of those, counted in ag->unverified */
 	bool too_large;
+	bool over_budget;	/* ag->unverified was full */
 	bool answered;		/* a response was queued already */
 };
 
@@ -236,14 +239,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (!rq->too_large && buf_add(&rq->body, upload, *upload_size) < 0)
-			rq->too_large = true;
+		rq->seen += *upload_size;
+		if (!rq->too_large && !rq->over_budget &&
+		    atomic_fetch_add(&ag->unverified, (long long)*upload_size) +
+		    (long long)*upload_size > AGENT_UNVERIFIED_MAX) {
+			/* all connections together hold at most this much */
+			atomic_fetch_sub(&ag->unverified, (long long)*upload_size);
+			rq->over_budget = true;
+			buf_release(&rq->body);
+		} else if (!rq->too_large && !rq->over_budget) {
+			rq->held += *upload_size;
+			if (buf_add(&rq->body, upload, *upload_size) < 0) {
+				rq->too_large = true;
+				buf_release(&rq->body);
+			}
+		}
 		*upload_size = 0;
+		/* a chunked body over the limit is read on (to answer 413) up
+		 * to twice the limit, then the connection is closed */
+		if ((rq->too_large || rq->over_budget) && rq->seen > 2 * rq->body.max)
+			return MHD_NO;
 		return MHD_YES;
 	}
 	if (rq->answered)
 		return MHD_YES;
 	rq->answered = true;
+	if (rq->over_budget) {
+		if (!strcmp(url, "/webhook"))
+			count(ag, DLV_UNAVAILABLE);
+		return http_error(c, 503, "the agent is receiving too much at once; "
+				  "deliver again later");
+	}
 	if (!strcmp(url, "/webhook")) {
 		if (!post)
 			return http_error(c, 405, "POST a delivery here");
@@ -270,11 +296,11 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *rq = *con_cls;
 
-	(void)cls;
 	(void)c;
 	(void)toe;
 	if (!rq)
 		return;
+	atomic_fetch_sub(&((struct agent *)cls)->unverified, (long long)rq->held);
 	buf_release(&rq->body);
 	free(rq);
 	*con_cls = NULL;
@@ -313,7 +339,7 @@ int agent_http_start(struct agent *ag, struct err *e)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	bool v6;
+	bool v6 = false;
 	const union MHD_DaemonInfo *info;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL;
@@ -327,7 +353,7 @@ int agent_http_start(struct agent *ag, struct err *e)
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 				     MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, ag,
 				     /* small stacks: glibc caches those of ended
 				      * threads, up to 40 MiB of them */
 				     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),

@@ -1,25 +1,26 @@
 /*
- * agent_worker: the workers, which carry out queued runs, and the
- * heartbeat, which keeps their leases.
+ * agent_worker: the workers, which carry out queued runs (the heartbeat
+ * that keeps their leases is agent_heartbeat.c).
  *
- * A run: claim it; check the commit out into the worker's own work tree
- * for the repository (kept between runs, so the next one costs a fetch
- * and the changed files; no fetch at all when the mirror already has the
- * commit); start `gantry run` on it as a child with the event payload,
- * its output going to the run's log file; wait; store the result; compress
- * the log. The child gets no secret of the agent's through its argv or
- * environment: the git token reaches it as the GITHUB_TOKEN secret, read
- * from an environment variable of the child's own (gantry run -s NAME).
+ * A run: claim it; start `gantry run --clone URL --sha SHA` as a child,
+ * which checks the commit out into the worker's own work tree for the
+ * repository (kept between runs, so the next one costs a fetch and the
+ * changed files; no fetch at all when the mirror already has the commit)
+ * and runs the workflows, its output going to the run's log file; wait;
+ * store the result; compress the log; post the commit status. The child
+ * gets no secret of the agent's through its argv or environment: the git
+ * token reaches it as the GITHUB_TOKEN secret, read from an environment
+ * variable of the child's own (gantry run -s NAME).
  *
  * Threat model: the payload comes from a signed delivery or an API call
  * with the API token; its repository URL and ref were checked by
  * webhook.c / agent_api.c; the workflows themselves run in gantry run's
- * sandbox.
+ * sandbox, with the agent's state hidden from them.
  */
 #include "agent.h"
+#include "run_clone.h"
 
 #include "../lib/fs.h"
-#include "../lib/git.h"
 #include "../lib/jsonx.h"
 #include "../lib/log.h"
 #include "../lib/mask.h"
@@ -28,7 +29,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,42 +48,6 @@ static long poll_ms(struct agent *ag)
 {
 	/* another agent's deliveries are only seen by polling */
 	return strcmp(queue_backend(ag->api_q), "postgres") ? 1000 : 250;
-}
-
-char *agent_live_log_path(struct agent *ag, long long run_id)
-{
-	return xasprintf("%s/%lld.log", ag->logs_dir, run_id);
-}
-
-bool agent_run_is_live(struct agent *ag, long long run_id)
-{
-	bool live = false;
-
-	pthread_mutex_lock(&ag->lock);
-	for (size_t i = 0; i < ag->n_workers; i++)
-		if (ag->workers[i].run_id == run_id)
-			live = true;
-	pthread_mutex_unlock(&ag->lock);
-	return live;
-}
-
-bool agent_cancel_local(struct agent *ag, long long run_id)
-{
-	bool hit = false;
-
-	pthread_mutex_lock(&ag->lock);
-	for (size_t i = 0; i < ag->n_workers; i++) {
-		struct worker *w = &ag->workers[i];
-
-		if (w->run_id != run_id)
-			continue;
-		hit = true;
-		if (!w->cancel_sent && w->child > 0)
-			kill(w->child, SIGTERM);
-		w->cancel_sent = true;
-	}
-	pthread_mutex_unlock(&ag->lock);
-	return hit;
 }
 
 /* a line of the agent's own in the run's log, masked */
@@ -115,51 +80,7 @@ static char *slug(const char *repo)
 	return s;
 }
 
-/* Check r's commit out into dir. */
-static int checkout(struct agent *ag, struct worker *w, struct queue_run *r,
-		    const char *dir, char sha[41], struct err *e)
-{
-	struct gitx_creds cr = { 0 };
-	char *mirror = gitx_mirror_path(ag->cache_dir, r->clone_url);
-	char *token = NULL, *updated = NULL;
-	struct gitx_checkout_opts co = { 0 };
-	int rc = -1;
-
-	pthread_rwlock_rdlock(&ag->cfg_lock);
-	if (ag->cfg.git_token)
-		token = xstrdup(ag->cfg.git_token);
-	cr.ca_bundle = ag->cfg.git_ca_bundle;
-	pthread_rwlock_unlock(&ag->cfg_lock);
-	cr.token = token;
-	if (!r->sha || !gitx_mirror_has(mirror, r->sha)) {
-		if (gitx_mirror_update(&updated, ag->cache_dir, r->clone_url, &cr,
-				       NULL, e) < 0)
-			goto done;
-	}
-	if (r->sha) {
-		memcpy(sha, r->sha, 41);
-	} else if (gitx_resolve(sha, NULL, mirror, r->clone_url, r->ref, e) < 0) {
-		goto done;
-	}
-	co.dir = dir;
-	co.mirror = mirror;
-	co.url = r->clone_url;
-	co.sha = sha;
-	co.ref = r->ref;
-	co.clean = true;
-	rc = gitx_checkout(&co, NULL, e);
-done:
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	free(updated);
-	free(mirror);
-	(void)w;
-	return rc;
-}
-
-/* What the run's jobs must not see of the agent: the queue's database,
+/* What the run's jobs must not see of the agent (under cfg_lock): the queue's database,
  * the logs and payloads of other runs, other repositories' work trees
  * (the data folder's default place, under ~/.local/share/gantry, is
  * hidden anyway; DATA__DIR may be anywhere). */
@@ -187,6 +108,32 @@ static void hide_agent_state(struct agent *ag, const struct queue_run *r,
 	if (d)
 		closedir(d);
 	free(own);
+}
+
+/* The agent's environment variables a run gets: the basics, locale,
+ * proxies and CA bundles, AWS_* (the agent's credentials source, for an
+ * artifact store in S3), gantry's own and the sanitizers' settings. */
+static bool env_passes(const char *kv)
+{
+	static const char *const exact[] = {
+		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
+		"TMPDIR", "TERM", "http_proxy", "HTTP_PROXY", "https_proxy",
+		"HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY",
+		"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "ASAN_OPTIONS",
+		"UBSAN_OPTIONS", "LSAN_OPTIONS",
+	};
+	static const char *const prefix[] = { "LC_", "AWS_", "XDG_", "GANTRY_" };
+	size_t n = strcspn(kv, "=");
+
+	if (!kv[n])
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(exact); i++)
+		if (strlen(exact[i]) == n && !strncmp(kv, exact[i], n))
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(prefix); i++)
+		if (str_starts_with(kv, prefix[i]) && !memmem(kv, n, "__", 2))
+			return true;
+	return false;
 }
 
 /* argv and environment of the run's child: everything made before fork */
@@ -220,14 +167,20 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 		strv_pushf(argv, "--ca-bundle=%s", c->git_ca_bundle);
 	if (c->secrets_file)
 		strv_pushf(argv, "--secret-file=%s", c->secrets_file);
-	if (c->git_token) {
+	/* the checkout happens in the run's process (gantry run --clone):
+	 * libgit2 leaks a little on every fetch, which must not add up in a
+	 * process that lives for months */
+	strv_pushf(argv, "--clone=%s", r->clone_url);
+	if (r->sha)
+		strv_pushf(argv, "--sha=%s", r->sha);
+	if (c->git_token && run_clone_token_ok(r->clone_url)) {
 		strv_push(argv, "--secret=GITHUB_TOKEN");
 		strv_pushf(env, "GITHUB_TOKEN=%s", c->git_token);
 	}
+	hide_agent_state(ag, r, argv);
 	pthread_rwlock_unlock(&ag->cfg_lock);
 	if (r->workflow)
 		strv_pushf(argv, "--workflows=.github/workflows/%s", r->workflow);
-	hide_agent_state(ag, r, argv);
 	inputs = r->inputs ? json_loads(r->inputs, 0, NULL) : NULL;
 	json_object_foreach(inputs, k, v) {
 		char *s = json_is_string(v) ? xstrdup(json_string_value(v))
@@ -237,17 +190,11 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 		free(s);
 	}
 	json_decref(inputs);
-	/* the agent's environment, without its configuration (secrets among it) */
-	for (char **p = environ; *p; p++) {
-		const char *us = strstr(*p, "__");
-		const char *eq = strchr(*p, '=');
-
-		if (us && eq && us < eq)
-			continue;
-		if (str_starts_with(*p, "GITHUB_TOKEN="))
-			continue;
-		strv_push(env, *p);
-	}
+	/* of the agent's environment, what a run needs (never its
+	 * configuration, where its secrets are, nor a database password) */
+	for (char **p = environ; *p; p++)
+		if (env_passes(*p))
+			strv_push(env, *p);
 }
 
 /* Start the child; its pid, or -1. */
@@ -280,13 +227,53 @@ static pid_t spawn(struct strv *argv, struct strv *env, int log_fd, struct err *
 		dup2(devnull, 0);
 		dup2(log_fd, 1);
 		dup2(log_fd, 2);
+		/* nothing else of the agent's: libraries open descriptors
+		 * without close-on-exec (curl's sockets, zlib's files) */
+		syscall(SYS_close_range, 3U, ~0U, 0U);
 		execve(argv->v[0], argv->v, env->v);
 		if (write(2, msg, sizeof(msg) - 1) < 0)
 			_exit(127);
 		_exit(127);
 	}
 	close(devnull);
+	/* also here, so that a signal to the group right away reaches it */
+	setpgid(pid, pid);
 	return pid;
+}
+
+static void fsync_dir(const char *path)
+{
+	char *dir = fs_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+/* What gantry run said last as "gantry: ..." in the log (already masked
+ * by it), for the run's error; or a pointer to the log. */
+static char *last_error(const char *log_path)
+{
+	struct buf b = BUF_INIT;
+	struct err ignore = ERR_INIT;
+	char *found = NULL, *p, *nl;
+
+	buf_init(&b, 4 << 20);
+	if (fs_read_file(&b, log_path, &ignore) == 0) {
+		for (p = b.ptr; p && *p; p = nl ? nl + 1 : NULL) {
+			nl = strchr(p, '\n');
+			if (str_starts_with(p, "gantry: ")) {
+				free(found);
+				found = xstrndup(p + 8, nl ? (size_t)(nl - p - 8) : strlen(p + 8));
+			}
+		}
+	}
+	buf_release(&b);
+	return found ? found : xstrdup("the workflow is not valid, or the run could "
+				       "not be carried out (see the log)");
 }
 
 /* gzip path into path.gz (written whole, then renamed into place) */
@@ -294,7 +281,7 @@ static int compress_log(const char *path, const char *gz_path, struct err *e)
 {
 	char *tmp = xasprintf("%s.tmp", gz_path);
 	char buf[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1, out = -1;
 	gzFile gz = NULL;
 	ssize_t n;
 
@@ -302,9 +289,12 @@ static int compress_log(const char *path, const char *gz_path, struct err *e)
 		err_sys(e, ERR_IO, "%s", path);
 		goto done;
 	}
-	gz = gzopen(tmp, "wb6");
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	gz = out >= 0 ? gzdopen(out, "wb6") : NULL;
 	if (!gz) {
 		err_sys(e, ERR_IO, "%s", tmp);
+		if (out >= 0)
+			close(out);
 		goto done;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
@@ -312,6 +302,11 @@ static int compress_log(const char *path, const char *gz_path, struct err *e)
 			err_set(e, ERR_IO, "%s: compressing failed", tmp);
 			goto done;
 		}
+	/* on the disk before the plain log goes */
+	if (gzflush(gz, Z_FINISH) != Z_OK || fsync(out) < 0) {
+		err_sys(e, ERR_IO, "%s", tmp);
+		goto done;
+	}
 	if (gzclose(gz) != Z_OK) {
 		gz = NULL;
 		err_set(e, ERR_IO, "%s: compressing failed", tmp);
@@ -322,6 +317,7 @@ static int compress_log(const char *path, const char *gz_path, struct err *e)
 		err_sys(e, ERR_IO, "%s", gz_path);
 		goto done;
 	}
+	fsync_dir(gz_path);
 	rc = 0;
 done:
 	if (gz)
@@ -358,7 +354,42 @@ static void count_finished(struct agent *ag, const char *status)
 			atomic_fetch_add(&ag->finished[i], 1);
 }
 
-static void run_one(struct worker *w, struct queue *q, struct queue_run *r)
+/*
+ * Store a run's result: 1 stored, 0 the run is another agent's now, -1
+ * not stored. A failure is tried again on a new connection (a database
+ * that restarted, a disk that was full for a moment), for up to about a
+ * minute: a result that cannot be stored leaves the run held, and it is
+ * recovered (run again) once this agent's lease on it runs out.
+ */
+static int finish(struct agent *ag, struct queue **q, long long id,
+		  const char *status, const json_t *summary, const char *error,
+		  const char *log_path)
+{
+	struct err e = ERR_INIT;
+	int rc = -1;
+
+	for (int attempt = 0; attempt < 8; attempt++) {
+		if (attempt) {
+			struct queue *nq = NULL;
+
+			sleep(attempt < 4 ? 1U << attempt : 10U);
+			err_clear(&e);
+			if (queue_open(&nq, ag->cfg.queue_url, ag->cfg.agent_id, &e) < 0)
+				continue;
+			queue_relax_sync(nq);
+			queue_close(*q);
+			*q = nq;
+		}
+		err_clear(&e);
+		rc = queue_finish(*q, id, status, summary, error, log_path, &e);
+		if (rc >= 0)
+			return rc;
+		log_msg(LOG_ERROR, "agent: run %lld: storing the result: %s", id, e.msg);
+	}
+	return -1;
+}
+
+static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 {
 	struct agent *ag = w->ag;
 	char *live = agent_live_log_path(ag, r->id);
@@ -373,9 +404,9 @@ static void run_one(struct worker *w, struct queue *q, struct queue_run *r)
 	char *error = NULL;
 	json_t *summary = NULL;
 	struct err e = ERR_INIT;
-	char sha[41] = "";
 	int log_fd, wstatus = 0;
-	bool cancelled;
+	bool cancelled, draining, lost = false;
+	int owned;
 	pid_t pid;
 
 	log_fd = open(live, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -386,27 +417,29 @@ static void run_one(struct worker *w, struct queue *q, struct queue_run *r)
 	    r->attempts ? " (again: an agent was lost)" : "");
 	forge_status_post(ag, r, "pending", "gantry is running the workflows", log_fd, &e);
 	err_clear(&e);
+	/* what an earlier attempt of this run left (a crash) is not this one's */
+	fs_remove_tree(rundir, NULL);
 	if (fs_mkdirs(rundir, 0700, &e) < 0 || fs_mkdirs(ws, 0700, &e) < 0 ||
 	    fs_write_file(event_path, r->payload, strlen(r->payload), 0600, &e) < 0) {
 		error = xasprintf("%s", e.msg);
 		goto finish;
 	}
-	if (checkout(ag, w, r, ws, sha, &e) < 0) {
-		char *m = mask_str(ag->mask, e.msg);
-
-		error = xasprintf("checkout of %s: %s", r->repo, m);
-		free(m);
-		say(ag, log_fd, "%s", error);
-		goto finish;
-	}
 	child_args(ag, r, ws, event_path, summary_path, &argv, &env);
 	pthread_mutex_lock(&ag->lock);
 	cancelled = w->cancel_sent;
+	draining = ag->draining;
 	pthread_mutex_unlock(&ag->lock);
 	if (cancelled) {
 		status = "cancelled";
 		goto finish;
 	}
+	if (draining && queue_release(*qp, r->id, &e) == 1) {
+		/* nothing has run yet: back to the queue, for this agent after
+		 * its restart or for another one */
+		say(ag, log_fd, "run %lld: the agent is stopping; back in the queue", r->id);
+		goto done;
+	}
+	err_clear(&e);
 	pid = spawn(&argv, &env, log_fd, &e);
 	if (pid < 0) {
 		error = xasprintf("%s", e.msg);
@@ -417,42 +450,72 @@ static void run_one(struct worker *w, struct queue *q, struct queue_run *r)
 	if (w->cancel_sent)
 		kill(pid, SIGTERM);
 	pthread_mutex_unlock(&ag->lock);
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-		;
+	{
+		siginfo_t si;
+
+		/* ended but not reaped: its pid cannot be reused until the
+		 * slot no longer names it */
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+			;
+	}
 	pthread_mutex_lock(&ag->lock);
 	w->child = 0;
 	cancelled = w->cancel_sent;
+	lost = w->lost;
 	pthread_mutex_unlock(&ag->lock);
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
 	summary = json_load_file(summary_path, 0, NULL);
 	status = status_of(wstatus, summary, cancelled);
 	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2)
-		error = xstrdup("the workflow is not valid, or the run could not be "
-				"carried out (see the log)");
-	else if (WIFSIGNALED(wstatus))
+		error = last_error(live);
+	else if (WIFSIGNALED(wstatus) && !lost)
 		error = xasprintf("gantry run was killed by signal %d", WTERMSIG(wstatus));
 	if (summary)
 		agent_metrics_steps(ag, summary);
 finish:
+	pthread_mutex_lock(&ag->lock);
+	lost = w->lost;
+	pthread_mutex_unlock(&ag->lock);
+	if (lost) {
+		status = "failure";
+		free(error);
+		error = xasprintf("the agent could not renew its lease on the run and "
+				  "stopped it (another agent may run it again)");
+	}
 	say(ag, log_fd, "run %lld: %s%s%s", r->id, status, error ? ": " : "",
 	    error ? error : "");
 	err_clear(&e);
 	if (compress_log(live, gz, &e) < 0)
 		log_msg(LOG_WARN, "agent: run %lld: log: %s", r->id, e.msg);
 	err_clear(&e);
-	if (queue_finish(q, r->id, status, summary, error,
-			 fs_exists(gz) ? gz : live, &e) < 0)
-		log_msg(LOG_ERROR, "agent: run %lld: storing the result: %s", r->id, e.msg);
-	else if (fs_exists(gz))
+	owned = finish(ag, qp, r->id, status, summary, error, fs_exists(gz) ? gz : live);
+	if (owned == 1 && fs_exists(gz))
 		unlink(live);
+	if (owned != 1) {
+		/* recovered meanwhile (another agent holds it now), or the
+		 * result could not be stored: nothing is reported for it */
+		log_msg(LOG_WARN, "agent: run %lld: %s; its result here is dropped",
+			r->id, owned == 0 ? "another agent took it over" : "the queue is unreachable");
+		goto done;
+	}
 	count_finished(ag, status);
+	if (lost)
+		goto done;
 	state = !strcmp(status, "success") || !strcmp(status, "skipped") ? "success" :
 		!strcmp(status, "failure") ? "failure" : "error";
 	err_clear(&e);
-	forge_status_post(ag, r, state, !strcmp(status, "success") ? "the workflows passed"
-			  : !strcmp(status, "skipped") ? "no workflow runs on this push"
-			  : !strcmp(status, "cancelled") ? "cancelled"
-			  : "a workflow failed", -1, &e);
+	if (forge_status_post(ag, r, state, !strcmp(status, "success") ? "the workflows passed"
+			      : !strcmp(status, "skipped") ? "no workflow runs on this push"
+			      : !strcmp(status, "cancelled") ? "cancelled"
+			      : "a workflow failed", -1, &e) < 0) {
+		char *m = mask_str(ag->mask, e.msg);
+
+		log_msg(LOG_WARN, "agent: run %lld: %s", r->id, m);
+		free(m);
+	}
 	log_msg(LOG_INFO, "agent: run %lld (%s %s): %s", r->id, r->repo, r->ref, status);
+done:
 	close(log_fd);
 	fs_remove_tree(rundir, NULL);
 	json_decref(summary);
@@ -490,6 +553,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&ag->lock);
 	}
+	queue_relax_sync(q);
 	lease = ag->cfg.lease;
 	for (;;) {
 		struct queue_run r = { 0 };
@@ -510,11 +574,20 @@ static void *worker_main(void *arg)
 		}
 		if (rc == 1) {
 			pthread_mutex_lock(&ag->lock);
+			if (ag->draining) {
+				/* SIGTERM came while claiming: not this life's */
+				pthread_mutex_unlock(&ag->lock);
+				queue_release(q, r.id, &e);
+				err_clear(&e);
+				queue_run_release(&r);
+				continue;
+			}
+			w->lost = false;
 			w->run_id = r.id;
 			w->cancel_sent = false;
 			w->busy_since_ns = time_mono_ns();
 			pthread_mutex_unlock(&ag->lock);
-			run_one(w, q, &r);
+			run_one(w, &q, &r);
 			pthread_mutex_lock(&ag->lock);
 			w->busy_ns += time_mono_ns() - w->busy_since_ns;
 			w->run_id = 0;
@@ -612,81 +685,4 @@ void agent_workers_stop(struct agent *ag, long grace_s)
 	}
 	for (size_t i = 0; i < ag->n_workers; i++)
 		pthread_join(ag->workers[i].thread, NULL);
-}
-
-/* --- the heartbeat --- */
-
-static void *heartbeat_main(void *arg)
-{
-	struct agent *ag = arg;
-	struct queue *q = NULL;
-	struct err e = ERR_INIT;
-	long long last_recover = 0;
-
-	for (;;) {
-		json_t *cancel = NULL, *id;
-		struct timespec ts;
-		bool fail;
-		long lease, max_attempts;
-		size_t i, n = 0;
-
-		pthread_mutex_lock(&ag->lock);
-		if (ag->stopping) {
-			pthread_mutex_unlock(&ag->lock);
-			break;
-		}
-		pthread_mutex_unlock(&ag->lock);
-		lease = ag->cfg.lease;
-		fail = ag->cfg.on_lost == ON_LOST_FAIL;
-		max_attempts = ag->cfg.max_attempts;
-		if (!q && queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e) < 0) {
-			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
-			err_clear(&e);
-		}
-		if (q && queue_heartbeat(q, lease, &cancel, &e) < 0) {
-			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
-			err_clear(&e);
-			queue_close(q);
-			q = NULL;
-		}
-		json_array_foreach(cancel, i, id)
-			agent_cancel_local(ag, (long long)json_integer_value(id));
-		json_decref(cancel);
-		malloc_trim(0);
-		if (q && time_mono_ns() - last_recover > (long long)lease * 500000000LL) {
-			last_recover = time_mono_ns();
-			if (queue_recover(q, NULL, fail, max_attempts, queue_now_ms(), &n, &e) < 0) {
-				log_msg(LOG_ERROR, "agent: recovering lost runs: %s", e.msg);
-				err_clear(&e);
-			} else if (n) {
-				log_msg(LOG_WARN, "agent: %zu run(s) of agents that stopped "
-					"answering were %s", n, fail ? "failed" : "queued again");
-				pthread_mutex_lock(&ag->lock);
-				ag->work_gen++;
-				pthread_cond_broadcast(&ag->wake_workers);
-				pthread_mutex_unlock(&ag->lock);
-			}
-		}
-		/* a third of the lease, in steps, so that stopping is quick */
-		for (long t = 0; t < lease * 1000 / 3; t += 100) {
-			pthread_mutex_lock(&ag->lock);
-			if (ag->stopping) {
-				pthread_mutex_unlock(&ag->lock);
-				break;
-			}
-			pthread_mutex_unlock(&ag->lock);
-			ts.tv_sec = 0;
-			ts.tv_nsec = 100 * 1000000L;
-			nanosleep(&ts, NULL);
-		}
-	}
-	queue_close(q);
-	return NULL;
-}
-
-int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e)
-{
-	if (pthread_create(th, NULL, heartbeat_main, ag))
-		return err_set(e, ERR_INTERNAL, "cannot start the heartbeat thread");
-	return 0;
 }

@@ -66,11 +66,18 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* The running value stays, the very same string: threads read these
+ * keys without the lock, so their pointers never change. */
 #define KEEP_STR(f, key) do { \
 	if (!same(n.f, ag->cfg.f)) \
 		log_msg(LOG_WARN, "agent: %s changed; restart the agent to apply it", key); \
-	char *t_ = n.f; n.f = ag->cfg.f; ag->cfg.f = t_; \
+	free(n.f); \
+	n.f = ag->cfg.f; \
 } while (0)
+#define KEPT_STRS(X) X(listen, "server.listen") X(data_dir, "data.dir") \
+	X(queue_url, "queue.url") X(agent_id, "agent.id") X(oidc_issuer, "oidc.issuer")
+#define KEEP_STR_X(f, key) KEEP_STR(f, key);
+#define DROP_STR_X(f, key) old.f = NULL;
 #define KEEP_NUM(f, key) do { \
 	if (n.f != ag->cfg.f) \
 		log_msg(LOG_WARN, "agent: %s changed; restart the agent to apply it", key); \
@@ -94,11 +101,7 @@ static void reload(struct agent *ag)
 	}
 	add_secrets(ag->mask, &n);
 	pthread_rwlock_wrlock(&ag->cfg_lock);
-	KEEP_STR(listen, "server.listen");
-	KEEP_STR(data_dir, "data.dir");
-	KEEP_STR(queue_url, "queue.url");
-	KEEP_STR(agent_id, "agent.id");
-	KEEP_STR(oidc_issuer, "oidc.issuer");
+	KEPT_STRS(KEEP_STR_X)
 	KEEP_NUM(workers, "workers.count");
 	KEEP_NUM(lease, "queue.lease");
 	KEEP_NUM(max_body, "server.max_body");
@@ -107,6 +110,8 @@ static void reload(struct agent *ag)
 	old = ag->cfg;
 	ag->cfg = n;
 	pthread_rwlock_unlock(&ag->cfg_lock);
+	/* the kept strings now belong to the new configuration */
+	KEPT_STRS(DROP_STR_X)
 	agent_config_release(&old);
 	log_msg(LOG_INFO, "agent: configuration reloaded");
 }
@@ -144,6 +149,29 @@ static int lock_queue(int *fd, const char *url, struct err *e)
 done:
 	free(db);
 	free(dir);
+	free(path);
+	return rc;
+}
+
+/* One agent per data folder, whatever the queue: two would share logs,
+ * work trees and (by default) an agent ID, and each would recover the
+ * other's runs as its own. */
+static int lock_data_dir(int *fd, const char *dir, struct err *e)
+{
+	char *path = fs_join(dir, "agent.lock");
+	int rc = -1;
+
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		err_sys(e, ERR_IO, "%s", path);
+	} else if (flock(*fd, LOCK_EX | LOCK_NB) < 0) {
+		err_set(e, ERR_INVALID, "the data folder %s is in use by another agent "
+			"(DATA__DIR); each agent needs its own", dir);
+		close(*fd);
+		*fd = -1;
+	} else {
+		rc = 0;
+	}
 	free(path);
 	return rc;
 }
@@ -193,14 +221,24 @@ static void release(struct agent *ag)
 static int serve(struct agent *ag)
 {
 	struct err e = ERR_INIT;
-	pthread_t intake, heartbeat;
+	pthread_t intake, heartbeat, housekeeping;
 	struct oidc_opts oo = { 0 };
 	sigset_t set;
 	size_t n = 0;
-	int sig, lock_fd = -1, ret = 1;
+	int sig, lock_fd = -1, dir_fd = -1, ret = 1;
 	bool sqlite = str_starts_with(ag->cfg.queue_url, "sqlite://");
 
+	/* blocked before anything slow (a migration): a SIGHUP then must
+	 * not end the agent; sigwait takes them once it serves */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (prepare(ag, &e) < 0)
+		goto fail;
+	if (lock_data_dir(&dir_fd, ag->cfg.data_dir, &e) < 0)
 		goto fail;
 	/* the configuration's secrets are in this process's environment and
 	 * memory: with the sandbox off, a step runs as the same user and
@@ -215,7 +253,7 @@ static int serve(struct agent *ag)
 	 * other agent can hold any, so every running run is one */
 	if (queue_recover(ag->api_q, sqlite ? NULL : ag->cfg.agent_id,
 			  ag->cfg.on_lost == ON_LOST_FAIL, ag->cfg.max_attempts,
-			  sqlite ? LLONG_MAX / 2 : queue_now_ms(), &n, &e) < 0)
+			  sqlite ? LLONG_MAX / 2 : 0, &n, &e) < 0)
 		goto fail;
 	if (n)
 		log_msg(LOG_WARN, "agent: %zu run(s) in flight when the agent last "
@@ -230,18 +268,12 @@ static int serve(struct agent *ag)
 		ag->oidc = NULL;
 	}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	ag->started_ns = time_mono_ns();
 	if (agent_intake_start(ag, &intake, &e) < 0)
 		goto fail;
 	agent_workers_start(ag, &e);
-	if (agent_heartbeat_start(ag, &heartbeat, &e) < 0)
+	if (agent_heartbeat_start(ag, &heartbeat, &e) < 0 ||
+	    agent_retention_start(ag, &housekeeping, &e) < 0)
 		BUG("%s", e.msg);
 	if (agent_http_start(ag, &e) < 0) {
 		log_msg(LOG_ERROR, "agent: %s", e.msg);
@@ -274,6 +306,7 @@ stop:
 	agent_http_stop(ag);
 	pthread_join(intake, NULL);
 	pthread_join(heartbeat, NULL);
+	pthread_join(housekeeping, NULL);
 	log_msg(LOG_INFO, "agent: stopped");
 	goto done;
 fail:
@@ -282,6 +315,8 @@ fail:
 done:
 	if (lock_fd >= 0)
 		close(lock_fd);
+	if (dir_fd >= 0)
+		close(dir_fd);
 	return ret;
 }
 

@@ -5,6 +5,9 @@
 #include "cli.h"
 #include "oidc.h"
 #include "report.h"
+#include "run_clone.h"
+#include "run_inputs.h"
+#include "../lib/git.h"
 #include "run.h"
 #include "../lib/buf.h"
 #include "../lib/fs.h"
@@ -69,6 +72,10 @@ static const char run_usage[] =
 "      --memory SIZE        memory limit of a job, e.g. 512M, 4G (default 4G)\n"
 "      --pids N             process limit of a job (default 4096)\n"
 "      --run-id N           github.run_id and run_number (default: from the time)\n"
+"      --clone URL          check the repository out of URL into -C DIR first\n"
+"                           (through the mirror cache), at --sha SHA, else the\n"
+"                           event's commit or ref, else the remote's HEAD\n"
+"      --sha SHA            the commit --clone checks out\n"
 "      --hide PATH          a file or folder no job may see (repeatable; gantry's\n"
 "                           state, keys and credentials are always hidden)\n"
 "  -h, --help               this help\n"
@@ -95,83 +102,11 @@ struct run_args {
 	long long memory;
 	long pids;
 	long long run_id;
+	const char *clone, *sha;
 	struct strv hide;
 	int jobs;
 	json_t *secrets, *vars, *inputs;
 };
-
-/* NAME=VALUE lines; '#' comments, blank lines, optional quotes, "export ". */
-static int read_kv_file(json_t *obj, const char *path, struct err *e)
-{
-	struct buf b = BUF_INIT;
-	int ret = -1;
-	size_t lineno = 0;
-
-	buf_init(&b, 16 << 20);
-	if (fs_read_file(&b, path, e) < 0)
-		goto done;
-	for (char *l = b.ptr, *nl; l && *l; l = nl ? nl + 1 : NULL) {
-		char *eq, *v, *end;
-
-		nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		lineno++;
-		while (*l == ' ' || *l == '\t')
-			l++;
-		if (!*l || *l == '#')
-			continue;
-		if (!strncmp(l, "export ", 7))
-			l += 7;
-		eq = strchr(l, '=');
-		if (!eq || eq == l) {
-			err_set(e, ERR_SYNTAX, "%s:%zu: expected NAME=VALUE", path, lineno);
-			goto done;
-		}
-		*eq = '\0';
-		v = eq + 1;
-		end = v + strlen(v);
-		/* blanks around a value are not part of it (a shell would drop
-		 * them, and a secret printed without them would not be masked) */
-		while (end > v && (end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (end - v >= 2 && (*v == '"' || *v == '\'') && end[-1] == *v) {
-			v++;
-			*--end = '\0';
-		}
-		jsonx_set_str(obj, l, v);
-	}
-	ret = 0;
-done:
-	buf_release(&b);
-	return ret;
-}
-
-static int add_pair(json_t *obj, const char *arg, const char *what, bool from_env,
-		    struct err *e)
-{
-	const char *eq = strchr(arg, '=');
-	char *name;
-
-	if (!eq && from_env) {
-		const char *v = getenv(arg);
-
-		if (!v)
-			return err_set(e, ERR_INVALID,
-				       "%s %s: no =VALUE given and no environment variable %s",
-				       what, arg, arg);
-		jsonx_set_str(obj, arg, v);
-		return 0;
-	}
-	if (!eq || eq == arg)
-		return err_set(e, ERR_INVALID, "%s '%s': expected NAME=VALUE", what, arg);
-	name = xstrndup(arg, (size_t)(eq - arg));
-	jsonx_set_str(obj, name, eq + 1);
-	free(name);
-	return 0;
-}
 
 /* The workflow files at path: the file itself, or the .yml and .yaml files in it. */
 static int workflow_files(struct strv *out, const char *path, struct err *e)
@@ -198,88 +133,6 @@ static int workflow_files(struct strv *out, const char *path, struct err *e)
 	strv_sort(out, 0);
 	if (!out->n)
 		return err_set(e, ERR_NOT_FOUND, "no workflow files (*.yml, *.yaml) in %s", path);
-	return 0;
-}
-
-/* workflow_dispatch inputs: check what was given against the declared
- * inputs and fill defaults; booleans and numbers keep their type. */
-static int dispatch_inputs(json_t **out, const struct workflow *wf, json_t *given,
-			   struct err *e)
-{
-	json_t *in = json_object();
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(given, k, v) {
-		bool known = false;
-
-		for (size_t i = 0; i < wf->n_dispatch_inputs; i++)
-			if (!strcmp(wf->dispatch_inputs[i].name, k))
-				known = true;
-		if (!known && wf->n_dispatch_inputs) {
-			json_decref(in);
-			return err_set(e, ERR_INVALID, "--input %s: %s declares no such "
-				       "workflow_dispatch input", k, wf->path);
-		}
-		json_object_set(in, k, v);
-	}
-	for (size_t i = 0; i < wf->n_dispatch_inputs; i++) {
-		const struct wf_input *d = &wf->dispatch_inputs[i];
-		const char *type = d->type ? d->type : "string";
-		const char *s = jsonx_str(given, d->name);
-		char *def = NULL;
-
-		if (!s && d->default_ && !yml_is_null(d->default_) &&
-		    d->default_->kind == YML_SCALAR)
-			s = def = xstrdup(d->default_->str);
-		if (!s) {
-			if (d->required) {
-				json_decref(in);
-				return err_set(e, ERR_INVALID,
-					       "input '%s' is required: pass --input %s=VALUE",
-					       d->name, d->name);
-			}
-			s = "";
-		}
-		if (!strcmp(type, "boolean")) {
-			if (*s && strcmp(s, "true") && strcmp(s, "false")) {
-				free(def);
-				json_decref(in);
-				return err_set(e, ERR_INVALID, "input '%s' must be true or false",
-					       d->name);
-			}
-			json_object_set_new(in, d->name, json_boolean(!strcmp(s, "true")));
-		} else if (!strcmp(type, "number")) {
-			char *end;
-			double n = strtod(s, &end);
-
-			if (*s && *end) {
-				free(def);
-				json_decref(in);
-				return err_set(e, ERR_INVALID, "input '%s' must be a number", d->name);
-			}
-			json_object_set_new(in, d->name, n == (double)(json_int_t)n ?
-					    json_integer((json_int_t)n) : json_real(n));
-		} else {
-			if (!strcmp(type, "choice") && d->options && d->options->kind == YML_SEQ &&
-			    *s) {
-				bool ok = false;
-
-				for (size_t k2 = 0; k2 < d->options->n_items; k2++)
-					if (!strcmp(d->options->items[k2]->str, s))
-						ok = true;
-				if (!ok) {
-					free(def);
-					json_decref(in);
-					return err_set(e, ERR_INVALID,
-						       "input '%s' must be one of its options", d->name);
-				}
-			}
-			jsonx_set_str(in, d->name, s);
-		}
-		free(def);
-	}
-	*out = in;
 	return 0;
 }
 
@@ -334,35 +187,11 @@ static bool wants_oidc(const struct workflow *wf)
 	return false;
 }
 
-/*
- * The files a push changed, from its payload's commits (added, modified,
- * removed; GitHub and Gitea list them, gantry agent translates GitLab's):
- * unknown (*known false) when the payload lists no commits, as for a
- * push of a tag, so that path filters let the workflow run, as GitHub
- * does when it cannot tell.
- */
-static void event_paths(struct strv *out, bool *known, const json_t *event)
-{
-	static const char *const kinds[] = { "added", "modified", "removed" };
-	json_t *commits = json_object_get(event, "commits"), *c, *p;
-	size_t i, k;
-
-	*known = json_is_array(commits) && json_array_size(commits) > 0;
-	json_array_foreach(commits, i, c) {
-		for (size_t j = 0; j < ARRAY_SIZE(kinds); j++) {
-			json_array_foreach(json_object_get(c, kinds[j]), k, p) {
-				if (json_is_string(p))
-					strv_push(out, json_string_value(p));
-			}
-		}
-	}
-}
-
 static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 {
 	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
 	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE, O_RUN_ID, O_HIDE };
+	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE, O_RUN_ID, O_HIDE, O_CLONE, O_SHA };
 	static const struct option opts[] = {
 		{ "workflows", required_argument, NULL, 'W' },
 		{ "job", required_argument, NULL, 'j' },
@@ -394,6 +223,8 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		{ "plan-remote", no_argument, NULL, O_PLAN_REMOTE },
 		{ "run-id", required_argument, NULL, O_RUN_ID },
 		{ "hide", required_argument, NULL, O_HIDE },
+		{ "clone", required_argument, NULL, O_CLONE },
+		{ "sha", required_argument, NULL, O_SHA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -408,23 +239,23 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 		case 'e': a->event_path = optarg; break;
 		case O_EVENT: a->event = optarg; break;
 		case 's':
-			if (add_pair(a->secrets, optarg, "--secret", true, e) < 0)
+			if (run_add_pair(a->secrets, optarg, "--secret", true, e) < 0)
 				return -1;
 			break;
 		case O_SECRET_FILE:
-			if (read_kv_file(a->secrets, optarg, e) < 0)
+			if (run_read_kv_file(a->secrets, optarg, e) < 0)
 				return -1;
 			break;
 		case O_VAR:
-			if (add_pair(a->vars, optarg, "--var", false, e) < 0)
+			if (run_add_pair(a->vars, optarg, "--var", false, e) < 0)
 				return -1;
 			break;
 		case O_VAR_FILE:
-			if (read_kv_file(a->vars, optarg, e) < 0)
+			if (run_read_kv_file(a->vars, optarg, e) < 0)
 				return -1;
 			break;
 		case O_INPUT:
-			if (add_pair(a->inputs, optarg, "--input", false, e) < 0)
+			if (run_add_pair(a->inputs, optarg, "--input", false, e) < 0)
 				return -1;
 			break;
 		case 'C': a->dir = optarg; break;
@@ -489,6 +320,13 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 					       "8 to 4194304", optarg);
 			a->pids = n;
 			break;
+		case O_CLONE: a->clone = optarg; break;
+		case O_SHA:
+			if (strlen(optarg) != 40 || strspn(optarg, "0123456789abcdef") != 40)
+				return err_set(e, ERR_INVALID, "--sha %s: expected 40 lowercase "
+					       "hex digits", optarg);
+			a->sha = optarg;
+			break;
 		case O_HIDE:
 			if (optarg[0] != '/')
 				return err_set(e, ERR_INVALID, "--hide %s: expected an absolute "
@@ -516,7 +354,42 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
 	}
 	if (optind < argc)
 		return err_set(e, ERR_INVALID, "unexpected argument '%s'", argv[optind]);
+	if (a->clone && !a->dir)
+		return err_set(e, ERR_INVALID, "--clone needs -C DIR, the folder to check "
+			       "the repository out into");
+	if (a->sha && !a->clone)
+		return err_set(e, ERR_INVALID, "--sha goes with --clone");
 	return 0;
+}
+
+/* --clone: the repository into -C DIR, before anything is loaded */
+static int clone_first(const struct run_args *a, const json_t *event,
+		       struct out *out, struct err *e)
+{
+	struct run_clone_opts co = { 0 };
+	struct run_clone_result res;
+	char *cache = a->cache_dir ? xstrdup(a->cache_dir) : fs_user_cache_dir("git");
+	char *red = gitx_redact(a->clone);
+	int rc = -1;
+
+	co.url = a->clone;
+	co.sha = a->sha;
+	co.event = event;
+	co.dir = a->dir;
+	co.cache_dir = cache;
+	co.ca_bundle = a->ca_bundle;
+	co.token = jsonx_str(a->secrets, "GITHUB_TOKEN");
+	if (!cache)
+		err_set(e, ERR_NOT_FOUND, "--clone: no cache folder (HOME is not set; "
+			"give --cache-dir)");
+	else if (fs_mkdirs(cache, 0700, e) == 0 && run_clone(&res, &co, e) == 0) {
+		out_printf(out, OUT_DIM, NULL, "Checked out %.12s of %s in %lld ms%s", res.sha,
+			   red, res.ms, res.fetched ? " (fetched)" : " (the mirror had it)");
+		rc = 0;
+	}
+	free(cache);
+	free(red);
+	return rc;
 }
 
 int cmd_run(int argc, char **argv)
@@ -564,6 +437,28 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	}
 	out.buffered = a.dry_run && !out.tty;
+	if (a.event_path) {
+		struct buf b = BUF_INIT;
+		json_error_t je;
+
+		buf_init(&b, 25 << 20);
+		if (fs_read_file(&b, a.event_path, &e) < 0) {
+			buf_release(&b);
+			goto fail;
+		}
+		event = json_loadb(b.ptr, b.len, 0, &je);
+		buf_release(&b);
+		if (!json_is_object(event)) {
+			err_set(&e, ERR_SYNTAX, "%s:%d:%d: the event payload must be a JSON object%s%s",
+				a.event_path, je.line, je.column, event ? "" : ": ",
+				event ? "" : je.text);
+			goto fail;
+		}
+	} else {
+		event = json_object();
+	}
+	if (a.clone && clone_first(&a, event, &out, &e) < 0)
+		goto fail;
 	workspace = fs_realpath(a.dir ? a.dir : ".");
 	if (!workspace) {
 		err_sys(&e, ERR_NOT_FOUND, "-C %s", a.dir ? a.dir : ".");
@@ -598,26 +493,6 @@ int cmd_run(int argc, char **argv)
 		goto done;
 	}
 
-	if (a.event_path) {
-		struct buf b = BUF_INIT;
-		json_error_t je;
-
-		buf_init(&b, 25 << 20);
-		if (fs_read_file(&b, a.event_path, &e) < 0) {
-			buf_release(&b);
-			goto fail;
-		}
-		event = json_loadb(b.ptr, b.len, 0, &je);
-		buf_release(&b);
-		if (!json_is_object(event)) {
-			err_set(&e, ERR_SYNTAX, "%s:%d:%d: the event payload must be a JSON object%s%s",
-				a.event_path, je.line, je.column, event ? "" : ": ",
-				event ? "" : je.text);
-			goto fail;
-		}
-	} else {
-		event = json_object();
-	}
 
 	if (a.list || a.graph) {
 		for (size_t i = 0; i < files.n; i++)
@@ -723,7 +598,7 @@ int cmd_run(int argc, char **argv)
 			fe.base_ref = jsonx_str(json_object_get(json_object_get(event,
 							"pull_request"), "base"), "ref");
 			if (!paths_done) {
-				event_paths(&paths, &paths_known, event);
+				run_event_paths(&paths, &paths_known, event);
 				paths_done = true;
 			}
 			if (paths_known) {
@@ -743,7 +618,7 @@ int cmd_run(int argc, char **argv)
 		n_selected++;
 		json_decref(inputs);
 		inputs = NULL;
-		if (dispatch_inputs(&inputs, wf, a.inputs, &e) < 0)
+		if (run_dispatch_inputs(&inputs, wf, a.inputs, &e) < 0)
 			goto fail;
 		if (!strcmp(a.event, "workflow_dispatch") && !json_object_get(event, "inputs")) {
 			json_t *evin = json_object();

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *const dry_unknown[] = { "steps", "needs", "jobs", NULL };
@@ -265,8 +266,17 @@ static void record_step(struct jobrun *jr, struct scope *sc,
 		json_object_set_new(ent, "exit_code",
 				    exit_code >= 0 ? json_integer(exit_code) : json_null());
 		json_object_set(ent, "outputs", outputs);
-		if (ms >= 0)
+		if (ms >= 0) {
+			struct timespec ts;
+
+			/* when gantry began the step (after its if: and
+			 * inputs; the job's sandbox was up already), in Unix
+			 * milliseconds: GitHub's steps[].started_at, finer */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			json_object_set_new(ent, "started_ms", json_integer(
+				(long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - ms));
 			json_object_set_new(ent, "duration_ms", json_integer(ms));
+		}
 		json_array_append_new(json_object_get(jr->in->summary, "steps"), ent);
 	}
 }

@@ -71,6 +71,12 @@ void queue_close(struct queue *q)
 		q->ops->close(q);
 }
 
+void queue_relax_sync(struct queue *q)
+{
+	if (q->ops->relax_sync)
+		q->ops->relax_sync(q);
+}
+
 const char *queue_backend(const struct queue *q)
 {
 	return q->ops->name;
@@ -103,10 +109,10 @@ int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
 	return q->ops->claim(q, out, lease_s, e);
 }
 
-int queue_heartbeat(struct queue *q, long lease_s, json_t **cancel,
-		    struct err *e)
+int queue_heartbeat(struct queue *q, long lease_s, const long long *held,
+		    size_t n_held, json_t **cancel, struct err *e)
 {
-	return q->ops->heartbeat(q, lease_s, cancel, e);
+	return q->ops->heartbeat(q, lease_s, held, n_held, cancel, e);
 }
 
 int queue_recover(struct queue *q, const char *agent_id, bool fail,
@@ -114,6 +120,11 @@ int queue_recover(struct queue *q, const char *agent_id, bool fail,
 		  struct err *e)
 {
 	return q->ops->recover(q, agent_id, fail, max_attempts, now_ms, n, e);
+}
+
+int queue_release(struct queue *q, long long run_id, struct err *e)
+{
+	return q->ops->release ? q->ops->release(q, run_id, e) : 0;
 }
 
 int queue_set_status_note(struct queue *q, long long run_id, const char *note,
@@ -148,6 +159,30 @@ int queue_list(struct queue *q, long limit, long long before,
 int queue_counts(struct queue *q, json_t **out, struct err *e)
 {
 	return q->ops->counts(q, out, e);
+}
+
+/* The batches and the time budget are the same for both backends: here. */
+int queue_prune(struct queue *q, long long before_ms, size_t *n,
+		struct err *e)
+{
+	long long deadline = time_mono_ns() + QUEUE_PRUNE_BUDGET_MS * 1000000LL;
+	size_t total = 0, got;
+	int r;
+
+	for (;;) {
+		got = 0;
+		r = q->ops->prune(q, before_ms, QUEUE_PRUNE_BATCH, &got, e);
+		total += got;
+		if (r < 0 || got < QUEUE_PRUNE_BATCH)
+			break;
+		if (time_mono_ns() > deadline) {
+			r = 1;		/* more may be left: the next call's */
+			break;
+		}
+	}
+	if (n)
+		*n = total;
+	return r < 0 ? r : r > 0;
 }
 
 int queue_test_reset(struct queue *q, struct err *e)
@@ -193,6 +228,7 @@ static int walk_one(const json_t *wf, long *job_idx,
 				.name = jsonx_str(step, "name"),
 				.result = jsonx_str(step, "conclusion"),
 				.exit_code = (long)int_or(step, "exit_code", -1),
+				.started_ms = int_or(step, "started_ms", -1),
 				.duration_ms = int_or(step, "duration_ms", -1),
 			};
 

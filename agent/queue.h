@@ -9,8 +9,9 @@
  * Rules that always hold:
  * - A delivery ID is stored once: queue_add() inserts the delivery and its
  *   run in one transaction; the same ID again inserts nothing and answers
- *   the first run's ID. A call that returns 0 has committed durably
- *   (SQLite: WAL, synchronous=FULL; PostgreSQL: a committed transaction).
+ *   the first run's ID (until retention deletes that run: queue_prune). A
+ *   call that returns 0 has committed durably (SQLite: WAL,
+ *   synchronous=FULL; PostgreSQL: a committed transaction).
  * - A run is taken by exactly one agent: queue_claim() moves one queued
  *   run to running under the agent's ID with a lease (SQLite: one writer;
  *   PostgreSQL: FOR UPDATE SKIP LOCKED). The agent renews its leases with
@@ -85,6 +86,17 @@ long long queue_now_ms(void);
 int queue_open(struct queue **out, const char *url, const char *agent_id,
 	       struct err *e);
 void queue_close(struct queue *q);
+/*
+ * For a connection whose writes need not outlive a power failure, only a
+ * crash of the agent: claims, heartbeats and results (a run whose claim
+ * or result is lost with the power is queued again and carried out once
+ * more); never the intake's, whose answer promises durability. SQLite:
+ * synchronous=NORMAL on this connection (WAL: committed transactions
+ * survive a crash of the process, and no fsync per commit); PostgreSQL:
+ * nothing changes.
+ */
+void queue_relax_sync(struct queue *q);
+
 /* "sqlite" or "postgres". */
 const char *queue_backend(const struct queue *q);
 
@@ -102,11 +114,14 @@ int queue_add(struct queue *q, const struct queue_new *runs, size_t n,
 int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
 		struct err *e);
 
-/* Renew this agent's liveness and the leases of every run it holds.
- * *cancel (new reference, an array of run IDs, may be empty) gets the runs
- * it holds whose cancellation was asked for (queue_cancel). */
-int queue_heartbeat(struct queue *q, long lease_s, json_t **cancel,
-		    struct err *e);
+/* Renew this agent's liveness and the leases of the runs in held (n_held
+ * IDs: those its workers are carrying out; a run it claimed but no
+ * longer carries out, such as one whose result could not be stored, is
+ * left to expire and be recovered). *cancel (new reference, an array of
+ * run IDs, may be empty) gets those of held whose cancellation was asked
+ * for (queue_cancel). */
+int queue_heartbeat(struct queue *q, long lease_s, const long long *held,
+		    size_t n_held, json_t **cancel, struct err *e);
 
 /*
  * Recover lost runs: running runs whose lease expired before now_ms, or,
@@ -114,11 +129,20 @@ int queue_heartbeat(struct queue *q, long lease_s, json_t **cancel,
  * that restarts recovers its own at once). Each goes back to queued
  * (attempts + 1) or, with on_lost fail or after max_attempts, to failure
  * with the reason "lost: agent X stopped renewing its lease". *n (may be
- * NULL) gets how many.
+ * NULL) gets how many. now_ms 0 means now by the queue's clock: the
+ * agent passes 0, so that on PostgreSQL, where leases are written and
+ * checked in the database's clock, the agents' own clocks do not matter;
+ * a later now_ms asks for the leases expired by then (tests, and SQLite's
+ * start, where no other agent can hold a run).
  */
 int queue_recover(struct queue *q, const char *agent_id, bool fail,
 		  long max_attempts, long long now_ms, size_t *n,
 		  struct err *e);
+
+/* Give back a run this agent holds and has not started (the agent is
+ * stopping): queued again, its attempts unchanged. 1 when given back, 0
+ * when it is not this agent's running run. */
+int queue_release(struct queue *q, long long run_id, struct err *e);
 
 /* Mark the run's start of work, for the API (checkout done etc.). */
 int queue_set_status_note(struct queue *q, long long run_id, const char *note,
@@ -146,7 +170,7 @@ int queue_cancel(struct queue *q, long long run_id, struct err *e);
  * "agent", "attempts", "created_ms", "started_ms", "finished_ms",
  * "log_path", "jobs": [{"workflow", "id", "name", "result", "started_at",
  * "finished_at", "duration_ms", "steps": [{"name", "result", "exit_code",
- * "duration_ms"}]}]} (jobs only in queue_get). ERR_NOT_FOUND for an
+ * "started_ms", "duration_ms"}]}]} (jobs only in queue_get). ERR_NOT_FOUND for an
  * unknown ID.
  */
 int queue_get(struct queue *q, long long run_id, json_t **out, struct err *e);
@@ -154,6 +178,32 @@ int queue_get(struct queue *q, long long run_id, json_t **out, struct err *e);
  * of one status (NULL: any); an array, without jobs. */
 int queue_list(struct queue *q, long limit, long long before,
 	       const char *status, json_t **out, struct err *e);
+
+/*
+ * Retention (data.retention_days): delete the finished runs (success,
+ * failure, cancelled, skipped) whose finished_ms is before before_ms, with
+ * their jobs, steps and delivery rows (payloads up to server.max_body
+ * each); never a queued or running run. *n (may be NULL) gets how many
+ * runs were deleted, also when a later batch failed.
+ *
+ * The work is done in batches of at most QUEUE_PRUNE_BATCH runs, each in
+ * its own transaction, so that a big backlog never holds the database
+ * (the intake and the claims wait for one batch at most, not for the
+ * whole prune), and it stops between batches once it has worked for
+ * QUEUE_PRUNE_BUDGET_MS, so that its caller (the heartbeat) is not held
+ * for long: 1 then says runs may be left for the next call, 0 that none
+ * is. A failed batch is rolled back whole; those before it stay deleted.
+ * Agents pruning at once share the runs out (PostgreSQL: SKIP LOCKED).
+ *
+ * A pruned run's delivery ID is unknown again: a delivery redelivered
+ * after its run was pruned is stored as a new run, and runs again.
+ * Forges redeliver within days (GitHub: 3), so a retention of a week or
+ * more never meets one.
+ */
+#define QUEUE_PRUNE_BATCH 1000
+#define QUEUE_PRUNE_BUDGET_MS 2000
+int queue_prune(struct queue *q, long long before_ms, size_t *n,
+		struct err *e);
 
 /* Counts for /metrics: {"runs": {status: n, ...}, "deliveries": n,
  * "queued": n, "running": n}. */

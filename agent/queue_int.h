@@ -17,8 +17,8 @@ struct queue_ops {
 		   long long *run_ids, bool *dup, struct err *e);
 	int (*claim)(struct queue *q, struct queue_run *out, long lease_s,
 		     struct err *e);
-	int (*heartbeat)(struct queue *q, long lease_s, json_t **cancel,
-			 struct err *e);
+	int (*heartbeat)(struct queue *q, long lease_s, const long long *held,
+			 size_t n_held, json_t **cancel, struct err *e);
 	int (*recover)(struct queue *q, const char *agent_id, bool fail,
 		       long max_attempts, long long now_ms, size_t *n,
 		       struct err *e);
@@ -32,6 +32,13 @@ struct queue_ops {
 	int (*list)(struct queue *q, long limit, long long before,
 		    const char *status, json_t **out, struct err *e);
 	int (*counts)(struct queue *q, json_t **out, struct err *e);
+	int (*release)(struct queue *q, long long run_id, struct err *e);
+	/* one batch of queue_prune, in one transaction: at most limit
+	 * runs; *n gets how many were deleted */
+	int (*prune)(struct queue *q, long long before_ms, size_t limit,
+		     size_t *n, struct err *e);
+	/* optional (NULL: nothing to relax): queue_relax_sync */
+	void (*relax_sync)(struct queue *q);
 	/* tests only: delete every row of every table (not the schema) */
 	int (*reset)(struct queue *q, struct err *e);
 };
@@ -64,6 +71,7 @@ struct queue_step_row {
 	const char *name;
 	const char *result;		/* the step's conclusion */
 	long exit_code;			/* -1 none */
+	long long started_ms;		/* Unix ms; -1 unknown */
 	long long duration_ms;		/* -1 unknown */
 };
 /* Walk summary (one workflow's object or an array of them); fn_job gets

@@ -1,20 +1,28 @@
 /*
  * queue_pg: the queue in PostgreSQL, for a fleet of agents sharing one
- * database (libpq, one connection per struct queue).
+ * database (libpq, one connection per struct queue): the connection and
+ * its retries, and every write. The migrations are in queue_pg_schema.c,
+ * the reads in queue_pg_read.c.
  *
  * Rules that always hold here:
  * - Values only ever travel as PQexecParams text parameters; the SQL text
- *   is constant (the migration scripts, which carry no values, run with
- *   PQexec because they hold several statements).
+ *   is constant.
+ * - Leases are written and checked in the database's clock (PG_NOW), not
+ *   an agent's: agents on several machines disagree on the time, and a
+ *   lease written with one clock and checked with another would expire
+ *   early or late (recover may be asked for a later "now": recover_work).
+ *   The other times (created, started, finished) are the agents', for
+ *   people.
  * - Every session runs with synchronous_commit on and a 30 s
  *   statement_timeout, so a COMMIT that answered is durable and no
  *   statement hangs an agent for ever.
  * - A lost connection is reset once and the work done again only when
  *   nothing of it can have committed: a statement outside a transaction
  *   (each of those here is safe to repeat), or a transaction that failed
- *   before its COMMIT was sent. When a COMMIT's answer is lost, claim and
- *   finish look whether their write is there (else a claimed run would
- *   stay held, its lease renewed, by an agent that does not know it);
+ *   before its COMMIT was sent. When a COMMIT's answer is lost, claim,
+ *   release and finish look whether their write is there (else a claimed
+ *   run would stay held, its lease renewed, by an agent that does not
+ *   know it, or a released one be carried out as well);
  *   add and recover report an error (a delivery not acknowledged comes
  *   again and is found by its ID; recover runs again on the next tick).
  * - Messages name the URL without its password (queue_url_redact).
@@ -28,49 +36,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* pg_advisory_xact_lock key that serializes migrations */
-#define PG_MIGRATE_LOCK "29104323170613105"
 #define PG_TRIES 3		/* a transaction's tries (deadlocks, lost links) */
-
-/* Version i's script brings a database at version i - 1 to version i. */
-static const char *const migrations[] = {
-	[1] =
-	"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS deliveries (id TEXT PRIMARY KEY,"
-	" forge TEXT NOT NULL, event TEXT NOT NULL, received_ms BIGINT NOT NULL,"
-	" payload TEXT NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS runs (id BIGSERIAL PRIMARY KEY,"
-	" delivery TEXT NOT NULL UNIQUE REFERENCES deliveries(id),"
-	" forge TEXT NOT NULL, event TEXT NOT NULL, repo TEXT NOT NULL,"
-	" clone_url TEXT NOT NULL, ref TEXT NOT NULL, sha TEXT,"
-	" workflow TEXT, inputs TEXT, status TEXT NOT NULL DEFAULT 'queued',"
-	" note TEXT, error TEXT, agent TEXT, lease_until_ms BIGINT,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" cancel_requested INTEGER NOT NULL DEFAULT 0,"
-	" created_ms BIGINT NOT NULL, started_ms BIGINT, finished_ms BIGINT,"
-	" log_path TEXT, summary TEXT);"
-	"CREATE INDEX IF NOT EXISTS runs_status_id ON runs(status, id);"
-	"CREATE TABLE IF NOT EXISTS jobs (run_id BIGINT NOT NULL"
-	" REFERENCES runs(id), idx INTEGER NOT NULL, workflow TEXT,"
-	" job_id TEXT NOT NULL, name TEXT, result TEXT, started_at TEXT,"
-	" finished_at TEXT, duration_ms BIGINT, PRIMARY KEY (run_id, idx));"
-	"CREATE TABLE IF NOT EXISTS steps (run_id BIGINT NOT NULL,"
-	" job_idx INTEGER NOT NULL, idx INTEGER NOT NULL, name TEXT,"
-	" result TEXT, exit_code INTEGER, duration_ms BIGINT,"
-	" PRIMARY KEY (run_id, job_idx, idx));"
-	"CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY,"
-	" heartbeat_ms BIGINT NOT NULL, started_ms BIGINT NOT NULL);",
-};
-_Static_assert(ARRAY_SIZE(migrations) == QUEUE_SCHEMA_VERSION + 1,
-	       "one migration per schema version");
+/* now in Unix ms by the database's clock, for leases */
+#define PG_NOW "(extract(epoch from clock_timestamp()) * 1000)::bigint"
 
 static void ignore_notice(void *arg, const char *message)
 {
 }
 
-/* "queue <url>: <what>: <libpq's message on one line>", returns -1. */
-static int pg_fail(struct queue_pg *q, struct err *e, const PGresult *res,
-		   const char *what)
+/* Declared, with what it does, in queue_pg_int.h. */
+int pg_fail(struct queue_pg *q, struct err *e, const PGresult *res,
+	    const char *what)
 {
 	const char *msg = res ? PQresultErrorMessage(res) : "";
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -159,16 +135,6 @@ int pg_exec(struct queue_pg *q, PGresult **out, const char *what,
 	return r;
 }
 
-/* A transaction: work and, when a lost COMMIT may have landed anyway,
- * how to tell (a statement that finds work's write; NULL: give up). */
-struct pg_tx {
-	int (*work)(struct queue_pg *q, void *ctx, struct err *e);
-	void *ctx;
-	const char *landed;
-	int nparams;
-	const char *const *params;	/* work may fill them in */
-};
-
 /* After a failed transaction, rolled back: 1 when its lost COMMIT landed
  * after all, 0 to do it again (a deadlock; a connection lost before the
  * COMMIT, or at a COMMIT that did not land, and back now), -1 to stop. */
@@ -189,9 +155,8 @@ static int pg_after_fail(struct queue_pg *q, const struct pg_tx *tx,
 	return n < 0 ? -1 : n > 0;
 }
 
-/* Run tx->work (>= 0, or < 0 with e filled) between BEGIN and COMMIT,
- * PG_TRIES times at most (pg_after_fail); answers what work did. */
-static int pg_tx(struct queue_pg *q, const struct pg_tx *tx, struct err *e)
+/* Declared, with what it does, in queue_pg_int.h. */
+int pg_tx(struct queue_pg *q, const struct pg_tx *tx, struct err *e)
 {
 	struct err tmp = ERR_INIT;
 	int r;
@@ -223,56 +188,6 @@ static int pg_tx(struct queue_pg *q, const struct pg_tx *tx, struct err *e)
 	return -1;
 }
 
-/* Schema version, 0 for an empty database. */
-static int pg_version(struct queue_pg *q, long long *out, struct err *e)
-{
-	int r;
-
-	r = pg_rows(q, "schema version", "SELECT 1 WHERE"
-		    " to_regclass('schema_version') IS NOT NULL", 0, NULL, e);
-	if (r <= 0) {
-		*out = 0;
-		return r;
-	}
-	r = pg_value(q, out, "schema version",
-		     "SELECT coalesce(max(version), 0) FROM schema_version",
-		     0, NULL, e);
-	if (r >= 0 && *out > QUEUE_SCHEMA_VERSION)
-		return err_set(e, ERR_INVALID, "queue %s: queue database is schema "
-			       "version %lld; this gantry knows up to %d; upgrade "
-			       "gantry", q->safe, *out, QUEUE_SCHEMA_VERSION);
-	return r;
-}
-
-static int migrate_work(struct queue_pg *q, void *ctx, struct err *e)
-{
-	struct pg_num nv;
-	const char *p[] = { pg_num_str(&nv, QUEUE_SCHEMA_VERSION) };
-	PGresult *res;
-	long long v;
-	int r;
-
-	r = pg_exec(q, NULL, "migration lock",
-		    "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK ")", 0, NULL, e);
-	if (r < 0 || (r = pg_version(q, &v, e)) < 0 || v == QUEUE_SCHEMA_VERSION)
-		return r;
-	for (long long i = v + 1; i <= QUEUE_SCHEMA_VERSION; i++) {
-		res = PQexec(q->conn, migrations[i]);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			r = pg_fail(q, e, res, "migration");
-		PQclear(res);
-		if (r < 0)
-			return r;
-	}
-	r = pg_exec(q, NULL, "schema version", "DELETE FROM schema_version",
-		    0, NULL, e);
-	if (r >= 0)
-		r = pg_exec(q, NULL, "schema version",
-			    "INSERT INTO schema_version (version) VALUES ($1)",
-			    1, p, e);
-	return r;
-}
-
 static void pg_close(struct queue *base)
 {
 	struct queue_pg *q = (struct queue_pg *)base;
@@ -294,9 +209,7 @@ static int pg_open(struct queue **out, const char *url, const char *agent_id,
 	const char *const keys[] = { "connect_timeout",
 		"fallback_application_name", "dbname", NULL };
 	const char *const vals[] = { "10", "gantry", url, NULL };
-	const struct pg_tx migrate = { migrate_work, NULL, NULL, 0, NULL };
 	struct queue_pg *q = xcalloc(1, sizeof(*q));
-	long long v;
 	int r;
 
 	q->safe = queue_url_redact(url);
@@ -314,9 +227,7 @@ static int pg_open(struct queue **out, const char *url, const char *agent_id,
 	}
 	r = pg_session(q, e);
 	if (r >= 0)
-		r = pg_version(q, &v, e);
-	if (r >= 0 && v < QUEUE_SCHEMA_VERSION)
-		r = pg_tx(q, &migrate, e);
+		r = pg_migrate(q, e);
 done:
 	if (r < 0) {
 		pg_close(&q->base);
@@ -326,19 +237,16 @@ done:
 	return 0;
 }
 
-/* ---- adding: a batch in two statements at most, whatever its size ---- */
-
-#define ADD_COLS 10	/* the text[] parameters $1..$10 of add_sql */
-
 /*
- * $1..$10: the batch's deliveries, each once (its first run in the batch),
- * in batch order, column by column; $11: now. The deliveries go in in
- * byte order of their IDs, so that batches adding the same IDs at once
- * take their locks in the same order and do not deadlock; a delivery
- * there already is left alone (ON CONFLICT waits for whoever added it to
- * commit or roll back). The runs of those inserted go in in batch order
- * (their IDs, the claim order, follow arrival, as on SQLite). Answers
- * (k, run ID) for each delivery inserted, k its 1-based place in $1.
+ * add: one statement for the batch, whatever its size, and one more when
+ * some deliveries were there already, between BEGIN and COMMIT. $1..$10:
+ * the batch's deliveries, each once (its first run), in batch order, as
+ * text[] columns (pg_array_add); $11: now. Deliveries go in by ID, bytes
+ * compared, so that batches adding the same IDs lock them in one order
+ * and cannot deadlock; one there already is skipped once its adder has
+ * committed. Their runs go in in batch order (run IDs follow arrival, as
+ * on SQLite). Answers (k, run ID) for each delivery added, k its place
+ * in $1 from 1.
  */
 static const char add_sql[] =
 	"WITH b AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[],"
@@ -356,87 +264,48 @@ static const char add_sql[] =
 	" RETURNING delivery, id)"
 	" SELECT b.k, r.id FROM r JOIN b ON b.delivery = r.delivery";
 
-/* $1: deliveries there before (a new statement, so it sees those that
- * committed while add_sql waited for them); (k, their run's ID). */
-static const char add_known_sql[] =
-	"SELECT u.k, r.id FROM unnest($1::text[]) WITH ORDINALITY AS"
-	" u(delivery, k) JOIN runs r ON r.delivery = u.delivery";
-
-struct add_order {
-	const char *delivery;
-	size_t i;		/* index into the batch */
-};
+#define ADD_COLS 10	/* add_sql's text[] parameters */
 
 struct add_ctx {
 	const struct queue_new *runs;
-	size_t n;
-	size_t *first;		/* owned: first[i], i's delivery's first run in the batch */
-	size_t *uniq;		/* owned: each i with first[i] == i, in batch order */
-	size_t nuniq;
-	size_t *known;		/* owned: places in uniq of deliveries there before */
-	struct buf cols[ADD_COLS];	/* uniq's columns as text[] literals */
-	const char *p[ADD_COLS + 1];	/* the cols, now */
+	size_t n, nuniq;
+	size_t *first;		/* owned: first[i], the first run of i's delivery */
+	size_t *uniq;		/* in first: each i with first[i] == i, in order */
+	struct buf cols[ADD_COLS];	/* uniq's columns, text[] literals */
+	const char *p[ADD_COLS + 1];	/* cols' text, now */
 	struct pg_num now;
 	long long *run_ids;
 	bool *dup;
 };
 
-/* By delivery ID (bytes, as COLLATE "C"), then batch order. */
+/* Runs of one batch by delivery ID (bytes, as COLLATE "C"), then order. */
 static int cmp_delivery(const void *a, const void *b)
 {
-	const struct add_order *x = a, *y = b;
+	const struct queue_new *x = *(const struct queue_new *const *)a;
+	const struct queue_new *y = *(const struct queue_new *const *)b;
 	int c = strcmp(x->delivery, y->delivery);
 
-	return c ? c : (x->i > y->i) - (x->i < y->i);
+	return c ? c : (x > y) - (x < y);
 }
 
-/*
- * Append s as the next element of the text[] literal in b, which is
- * opened with '{' here and closed by the caller with '}'. NULL is the
- * bare word NULL; any other string goes in double quotes with each '"'
- * and '\' preceded by a backslash: inside double quotes, PostgreSQL's
- * array input keeps every other byte as it is (blanks, line breaks,
- * commas, braces, the word NULL), so the element reads back as s.
- */
-static void array_add(struct buf *b, const char *s)
-{
-	size_t k;
-
-	buf_addch(b, b->len ? ',' : '{');
-	if (!s) {
-		buf_adds(b, "NULL");
-		return;
-	}
-	buf_addch(b, '"');
-	while (*s) {
-		k = strcspn(s, "\"\\");
-		buf_add(b, s, k);
-		s += k;
-		if (*s) {
-			buf_addch(b, '\\');
-			buf_addch(b, *s++);
-		}
-	}
-	buf_addch(b, '"');
-}
-
-/* Which runs of the batch are the first of their delivery (first,
- * uniq), and their columns as parameters (cols, p). */
+/* first, uniq and add_sql's parameters. */
 static void add_prepare(struct add_ctx *c)
 {
-	struct add_order *order = xcalloc(c->n, sizeof(*order));
-	size_t f = 0;
+	const struct queue_new **by_id = xcalloc(c->n, sizeof(*by_id));
+	size_t i;
 
-	for (size_t i = 0; i < c->n; i++)
-		order[i] = (struct add_order){ c->runs[i].delivery, i };
-	qsort(order, c->n, sizeof(*order), cmp_delivery);
-	for (size_t k = 0; k < c->n; k++) {
-		if (!k || strcmp(order[k - 1].delivery, order[k].delivery))
-			f = order[k].i;
-		c->first[order[k].i] = f;
+	for (i = 0; i < c->n; i++)
+		by_id[i] = &c->runs[i];
+	for (size_t col = 0; col < ADD_COLS; col++)
+		c->cols[col] = (struct buf)BUF_INIT;
+	qsort(by_id, c->n, sizeof(*by_id), cmp_delivery);
+	for (size_t k = 0; k < c->n; k++) {	/* a delivery's runs: together */
+		i = (size_t)(by_id[k] - c->runs);
+		c->first[i] = k && !strcmp(by_id[k - 1]->delivery,
+			by_id[k]->delivery) ? c->first[by_id[k - 1] - c->runs] : i;
 	}
-	free(order);
-	for (size_t i = 0; i < c->n; i++) {
+	free(by_id);
+	for (i = 0; i < c->n; i++) {
 		const struct queue_new *m = &c->runs[i];
 		const char *v[ADD_COLS] = { m->delivery, m->forge, m->event,
 			m->repo, m->clone_url, m->ref, m->sha, m->payload,
@@ -446,34 +315,30 @@ static void add_prepare(struct add_ctx *c)
 			continue;
 		c->uniq[c->nuniq++] = i;
 		for (size_t col = 0; col < ADD_COLS; col++)
-			array_add(&c->cols[col], v[col]);
+			pg_array_add(&c->cols[col], v[col]);
 	}
-	for (size_t col = 0; col < ADD_COLS; col++) {
-		buf_addch(&c->cols[col], '}');
-		c->p[col] = c->cols[col].ptr;
-	}
+	for (size_t col = 0; col < ADD_COLS; col++)
+		c->p[col] = pg_array_end(&c->cols[col]);
 	c->p[ADD_COLS] = pg_num_str(&c->now, queue_now_ms());
 }
 
-/* Rows (k, run ID) of res: run_ids[idx[k - 1]]; 0, or -1 for a k out of
- * range (then a run stays without an ID, which add_work reports). */
-static void add_answers(struct add_ctx *c, const PGresult *res,
-			const size_t *idx, size_t nidx)
+/* Each row (k, run ID) of res, which it clears: run_ids[uniq[k - 1]] (a
+ * k out of range leaves a run without an ID, which add_work reports). */
+static void add_answers(struct add_ctx *c, PGresult *res)
 {
 	for (int row = 0; row < PQntuples(res); row++) {
 		long long k = pg_col_ll(res, row, 0);
 
-		if (k >= 1 && (size_t)k <= nidx)
-			c->run_ids[idx[k - 1]] = pg_col_ll(res, row, 1);
+		if (k >= 1 && (size_t)k <= c->nuniq)
+			c->run_ids[c->uniq[k - 1]] = pg_col_ll(res, row, 1);
 	}
+	PQclear(res);
 }
 
 static int add_work(struct queue_pg *q, void *ctx, struct err *e)
 {
 	struct add_ctx *c = ctx;
-	struct buf known = BUF_INIT;
-	const char *p[1];
-	size_t nknown = 0;
+	bool known = false;
 	PGresult *res;
 	int r;
 
@@ -482,32 +347,27 @@ static int add_work(struct queue_pg *q, void *ctx, struct err *e)
 	r = pg_exec(q, &res, "add", add_sql, ADD_COLS + 1, c->p, e);
 	if (r < 0)
 		return r;
-	add_answers(c, res, c->uniq, c->nuniq);
-	PQclear(res);
+	add_answers(c, res);
 	for (size_t u = 0; u < c->nuniq; u++) {
-		size_t i = c->uniq[u];
-
-		c->dup[i] = c->run_ids[i] < 0;
-		if (c->dup[i]) {
-			c->known[nknown++] = i;
-			array_add(&known, c->runs[i].delivery);
-		}
+		c->dup[c->uniq[u]] = c->run_ids[c->uniq[u]] < 0;
+		known = known || c->dup[c->uniq[u]];
 	}
-	if (nknown) {
-		buf_addch(&known, '}');
-		p[0] = known.ptr;
-		r = pg_exec(q, &res, "add: known deliveries", add_known_sql, 1, p, e);
-		buf_release(&known);
+	/* some were there before: the runs of all, in a new statement, which
+	 * sees those that committed while add_sql waited for them */
+	if (known) {
+		r = pg_exec(q, &res, "add: deliveries there before",
+			    "SELECT u.k, r.id FROM unnest($1::text[]) WITH"
+			    " ORDINALITY AS u(delivery, k) JOIN runs r"
+			    " ON r.delivery = u.delivery", 1, c->p, e);
 		if (r < 0)
 			return r;
-		add_answers(c, res, c->known, nknown);
-		PQclear(res);
+		add_answers(c, res);
 	}
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->run_ids[c->first[i]] < 0)
 			return err_set(e, ERR_INTERNAL, "queue %s: delivery %s has"
 				       " no run", q->safe, c->runs[i].delivery);
-		if (c->first[i] != i) {
+		if (c->first[i] != i) {	/* its delivery came before in the batch */
 			c->run_ids[i] = c->run_ids[c->first[i]];
 			c->dup[i] = true;
 		}
@@ -515,8 +375,6 @@ static int add_work(struct queue_pg *q, void *ctx, struct err *e)
 	return 0;
 }
 
-/* The batch in one transaction: add_sql, then add_known_sql when some
- * deliveries were there already; BEGIN and COMMIT around them. */
 static int pg_add(struct queue *base, const struct queue_new *runs, size_t n,
 		  long long *run_ids, bool *dup, struct err *e)
 {
@@ -539,24 +397,19 @@ static int pg_add(struct queue *base, const struct queue_new *runs, size_t n,
 	}
 	if (!n)
 		return 0;
-	c.first = xcalloc(n, sizeof(*c.first));
-	c.uniq = xcalloc(n, sizeof(*c.uniq));
-	c.known = xcalloc(n, sizeof(*c.known));
-	for (size_t col = 0; col < ADD_COLS; col++)
-		c.cols[col] = (struct buf)BUF_INIT;
+	c.first = xcalloc(2 * n, sizeof(*c.first));
+	c.uniq = c.first + n;
 	add_prepare(&c);
 	r = pg_tx(q, &tx, e);
 	for (size_t col = 0; col < ADD_COLS; col++)
 		buf_release(&c.cols[col]);
 	free(c.first);
-	free(c.uniq);
-	free(c.known);
 	return r < 0 ? r : 0;
 }
 
 struct claim_ctx {
 	struct queue_run *out;
-	const char *p[3];	/* agent, lease end, now */
+	const char *p[3];	/* agent, lease in ms, now (the agent's) */
 	const char *landed[3];	/* run ID, agent, now */
 	struct pg_num nid;
 };
@@ -574,7 +427,8 @@ static int claim_work(struct queue_pg *q, void *ctx, struct err *e)
 	c->landed[0] = "0";
 	r = pg_exec(q, &res, "claim",
 		    "UPDATE runs r SET status = 'running', agent = $1,"
-		    " lease_until_ms = $2, started_ms = $3 FROM deliveries d"
+		    " lease_until_ms = " PG_NOW " + $2::bigint, started_ms = $3"
+		    " FROM deliveries d"
 		    " WHERE r.id = (SELECT id FROM runs WHERE status = 'queued'"
 		    " ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)"
 		    " AND r.status = 'queued' AND d.id = r.delivery"
@@ -602,10 +456,9 @@ static int pg_claim(struct queue *base, struct queue_run *out, long lease_s,
 {
 	struct queue_pg *q = (struct queue_pg *)base;
 	struct pg_num nlease, nnow;
-	long long now = queue_now_ms();
 	struct claim_ctx c = { out, { q->base.agent_id,
-		pg_num_str(&nlease, now + (long long)lease_s * 1000),
-		pg_num_str(&nnow, now) },
+		pg_num_str(&nlease, (long long)lease_s * 1000),
+		pg_num_str(&nnow, queue_now_ms()) },
 		{ "0", q->base.agent_id, nnow.s }, { { 0 } } };
 	const struct pg_tx tx = { claim_work, &c,
 		"SELECT 1 FROM runs WHERE id = $1 AND agent = $2"
@@ -619,26 +472,37 @@ static int pg_claim(struct queue *base, struct queue_run *out, long lease_s,
 	return r;
 }
 
-static int pg_heartbeat(struct queue *base, long lease_s, json_t **cancel,
-			struct err *e)
+/*
+ * One statement: the agent's liveness, and the leases of the runs in held
+ * that it holds, until the database's now + lease_s; answers those of them
+ * whose cancellation was asked for. $3: held as a bigint[] literal.
+ */
+static int pg_heartbeat(struct queue *base, long lease_s, const long long *held,
+			size_t n_held, json_t **cancel, struct err *e)
 {
 	struct queue_pg *q = (struct queue_pg *)base;
-	struct pg_num nnow, nlease;
-	long long now = queue_now_ms();
-	const char *p[] = { q->base.agent_id, pg_num_str(&nnow, now),
-		pg_num_str(&nlease, now + (long long)lease_s * 1000) };
+	struct pg_num nlease, nid;
+	struct buf ids = BUF_INIT;
+	const char *p[3];
 	PGresult *res;
 	int r;
 
+	for (size_t i = 0; i < n_held; i++)
+		pg_array_add(&ids, pg_num_str(&nid, held[i]));
+	p[0] = q->base.agent_id;
+	p[1] = pg_num_str(&nlease, (long long)lease_s * 1000);
+	p[2] = pg_array_end(&ids);
 	r = pg_exec(q, &res, "heartbeat",
-		    "WITH a AS (INSERT INTO agents (id, heartbeat_ms, started_ms)"
-		    " VALUES ($1, $2, $2) ON CONFLICT (id) DO UPDATE"
+		    "WITH t AS (SELECT " PG_NOW " AS ms),"
+		    " a AS (INSERT INTO agents (id, heartbeat_ms, started_ms)"
+		    " SELECT $1::text, ms, ms FROM t ON CONFLICT (id) DO UPDATE"
 		    " SET heartbeat_ms = EXCLUDED.heartbeat_ms),"
-		    " u AS (UPDATE runs SET lease_until_ms = $3"
-		    " WHERE agent = $1 AND status = 'running'"
-		    " RETURNING id, cancel_requested)"
+		    " u AS (UPDATE runs SET lease_until_ms = t.ms + $2::bigint"
+		    " FROM t WHERE agent = $1 AND status = 'running'"
+		    " AND id = ANY($3::bigint[]) RETURNING id, cancel_requested)"
 		    " SELECT id FROM u WHERE cancel_requested <> 0 ORDER BY id",
 		    3, p, e);
+	buf_release(&ids);
 	if (r < 0)
 		return r;
 	*cancel = json_array();
@@ -692,7 +556,15 @@ static int recover_one(struct queue_pg *q, const struct recover_ctx *c,
 	return r;
 }
 
-/* SKIP LOCKED: agents recovering at once share the lost runs out. */
+/*
+ * SKIP LOCKED: agents recovering at once share the lost runs out. A lease
+ * has expired when it ends before the database's now (PG_NOW, the clock
+ * that wrote it), or before c->now_ms when that is later: a caller may
+ * ask for the leases that will have expired by a later time (the tests,
+ * which cannot wait). An agent that passes its own clock's now and runs
+ * ahead of the database's therefore still expires leases early by that
+ * much; one that runs behind changes nothing.
+ */
 static int recover_work(struct queue_pg *q, void *ctx, struct err *e)
 {
 	struct recover_ctx *c = ctx;
@@ -703,7 +575,8 @@ static int recover_work(struct queue_pg *q, void *ctx, struct err *e)
 
 	r = pg_exec(q, &res, "recover",
 		    "SELECT id, agent, attempts FROM runs WHERE status = 'running'"
-		    " AND (coalesce(lease_until_ms, 0) < $1 OR agent = $2)"
+		    " AND (coalesce(lease_until_ms, 0) < (SELECT GREATEST("
+		    PG_NOW ", $1::bigint)) OR agent = $2)"
 		    " ORDER BY id FOR UPDATE SKIP LOCKED", 2, p, e);
 	if (r < 0)
 		return r;
@@ -737,6 +610,30 @@ static int pg_set_note(struct queue *base, long long run_id, const char *note,
 		       "UPDATE runs SET note = $2 WHERE id = $1", 2, p, e);
 }
 
+static int release_work(struct queue_pg *q, void *ctx, struct err *e)
+{
+	return pg_rows(q, "release",
+		       "UPDATE runs SET status = 'queued', agent = NULL,"
+		       " lease_until_ms = NULL, started_ms = NULL"
+		       " WHERE id = $1 AND agent = $2 AND status = 'running'"
+		       " RETURNING id", 2, ctx, e);
+}
+
+/* When the COMMIT's answer is lost, a run that is no longer this agent's
+ * running run counts as given back: released, or recovered meanwhile,
+ * the agent must not carry it out either way. */
+static int pg_release(struct queue *base, long long run_id, struct err *e)
+{
+	struct queue_pg *q = (struct queue_pg *)base;
+	struct pg_num nid;
+	const char *p[] = { pg_num_str(&nid, run_id), q->base.agent_id };
+	const struct pg_tx tx = { release_work, p,
+		"SELECT 1 FROM runs WHERE id = $1"
+		" AND (agent IS DISTINCT FROM $2 OR status <> 'running')", 2, p };
+
+	return pg_tx(q, &tx, e);
+}
+
 struct finish_ctx {
 	const char *p[7];	/* run ID, agent, status, summary, error, log, now */
 	const json_t *summary;
@@ -761,16 +658,17 @@ static int finish_job(void *arg, long job_idx, const struct queue_job_row *j)
 static int finish_step(void *arg, long job_idx, const struct queue_step_row *s)
 {
 	struct finish_ctx *c = arg;
-	struct pg_num njob, nidx, ncode, ndur;
+	struct pg_num njob, nidx, ncode, nstart, ndur;
 	const char *p[] = { c->p[0], pg_num_str(&njob, job_idx),
 		pg_num_str(&nidx, s->idx), s->name, s->result,
 		pg_num_or_null(&ncode, s->exit_code),
+		pg_num_or_null(&nstart, s->started_ms),
 		pg_num_or_null(&ndur, s->duration_ms) };
 
 	return pg_exec(c->q, NULL, "finish: step",
 		       "INSERT INTO steps (run_id, job_idx, idx, name, result,"
-		       " exit_code, duration_ms)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7)", 7, p, c->e);
+		       " exit_code, started_ms, duration_ms)"
+		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", 8, p, c->e);
 }
 
 static int finish_work(struct queue_pg *q, void *ctx, struct err *e)
@@ -850,14 +748,8 @@ static int pg_cancel(struct queue *base, long long run_id, struct err *e)
 	return r < 0 ? r : 0;
 }
 
-/* The reads (pg_get, pg_list, pg_counts) are in queue_pg_read.c. */
-
-static int pg_reset(struct queue *base, struct err *e)
-{
-	return pg_exec((struct queue_pg *)base, NULL, "reset",
-		       "TRUNCATE steps, jobs, runs, deliveries, agents"
-		       " RESTART IDENTITY CASCADE", 0, NULL, e);
-}
+/* The reads (pg_get, pg_list, pg_counts) are in queue_pg_read.c, the
+ * migrations, pg_reset and pg_prune in queue_pg_schema.c. */
 
 const struct queue_ops queue_pg_ops = {
 	.name = "postgres",
@@ -873,5 +765,7 @@ const struct queue_ops queue_pg_ops = {
 	.get = pg_get,
 	.list = pg_list,
 	.counts = pg_counts,
+	.release = pg_release,
 	.reset = pg_reset,
+	.prune = pg_prune,
 };

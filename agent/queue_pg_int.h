@@ -1,9 +1,11 @@
 /*
  * queue_pg_int: what the two files of the queue's PostgreSQL backend
  * share, and nothing else includes: queue_pg.c (the connection, its
- * retries, the migrations, every write and the ops table) and
- * queue_pg_read.c (get, list and counts, results as JSON, and the
- * small helpers that read one statement's answer: pg_rows, pg_value).
+ * retries, every write and the ops table), queue_pg_read.c (get, list
+ * and counts, results as JSON, and the small helpers that read one
+ * statement's answer: pg_rows, pg_value; and pg_array_add, which writes
+ * a text[] parameter) and queue_pg_schema.c (the migrations, the tests'
+ * reset, retention's prune).
  *
  * Rules that always hold: values travel only as PQexecParams text
  * parameters (struct pg_num for numbers), and every statement goes
@@ -56,6 +58,15 @@ static inline long long pg_col_ll(const PGresult *res, int row, int col)
 }
 
 /*
+ * "queue <url>: <what>: <libpq's message on one line>" in e (ERR_TIMEOUT
+ * for a statement cancelled by statement_timeout, else ERR_IO), from res
+ * (may be NULL: the connection's message); q->sqlstate gets its SQLSTATE.
+ * Returns -1.
+ */
+int pg_fail(struct queue_pg *q, struct err *e, const PGresult *res,
+	    const char *what);
+
+/*
  * Run one statement; *out (may be NULL) gets its result, which the caller
  * PQclear()s. A lost connection outside a transaction is reset and the
  * statement sent again, once. 0, or < 0 with e filled (what names the
@@ -63,6 +74,23 @@ static inline long long pg_col_ll(const PGresult *res, int row, int col)
  */
 int pg_exec(struct queue_pg *q, PGresult **out, const char *what,
 	    const char *sql, int n, const char *const *params, struct err *e);
+
+/* A transaction: work (>= 0, or < 0 with e filled) and, when a lost
+ * COMMIT may have landed anyway, how to tell (landed: a statement that
+ * finds work's write, with its nparams params; NULL: give up). */
+struct pg_tx {
+	int (*work)(struct queue_pg *q, void *ctx, struct err *e);
+	void *ctx;
+	const char *landed;
+	int nparams;
+	const char *const *params;	/* work may fill them in */
+};
+
+/* Run tx->work between BEGIN and COMMIT, again after a deadlock or a
+ * lost connection when nothing can have committed (a few times at most);
+ * answers what work did, 1 when landed found a lost COMMIT's write, or
+ * < 0 with e filled. */
+int pg_tx(struct queue_pg *q, const struct pg_tx *tx, struct err *e);
 
 /* How many rows a statement answers; < 0 with e filled. */
 int pg_rows(struct queue_pg *q, const char *what, const char *sql, int n,
@@ -73,11 +101,27 @@ int pg_rows(struct queue_pg *q, const char *what, const char *sql, int n,
 int pg_value(struct queue_pg *q, long long *out, const char *what,
 	     const char *sql, int n, const char *const *params, struct err *e);
 
+/* A text[] parameter, built in b (which the caller releases): append s
+ * (NULL for a null element) as the next element with pg_array_add, then
+ * close it with pg_array_end, which answers its text (borrowed from b). */
+struct buf;
+void pg_array_add(struct buf *b, const char *s);
+const char *pg_array_end(struct buf *b);
+
 /* The ops table's reads (queue_pg_read.c); see queue_int.h. *out is a
  * new reference the caller owns. */
 int pg_get(struct queue *base, long long run_id, json_t **out, struct err *e);
 int pg_list(struct queue *base, long limit, long long before,
 	    const char *status, json_t **out, struct err *e);
 int pg_counts(struct queue *base, json_t **out, struct err *e);
+
+/* queue_pg_schema.c: bring the database to QUEUE_SCHEMA_VERSION, once
+ * among agents starting together; ERR_INVALID for a newer one. */
+int pg_migrate(struct queue_pg *q, struct err *e);
+/* Tests only (queue_ops.reset): empty every table, schema kept. */
+int pg_reset(struct queue *base, struct err *e);
+/* queue_ops.prune: one batch of queue_prune (queue.h), one transaction. */
+int pg_prune(struct queue *base, long long before_ms, size_t limit,
+	     size_t *n, struct err *e);
 
 #endif

@@ -2,15 +2,18 @@
  * queue_pg_read: the PostgreSQL queue's reads, for the API and the CLI:
  * one run with its jobs and steps (pg_get), a page of runs (pg_list) and
  * the counts by status (pg_counts), each turned from libpq's results into
- * JSON; and pg_rows and pg_value, which read one statement's answer for
- * both files. The connection, its retries and every write are in
- * queue_pg.c; a read is one statement (or two, for a run's jobs and
+ * JSON; pg_rows and pg_value, which read one statement's answer for
+ * both files; and pg_array_add, which writes a text[] parameter. The
+ * connection, its retries and every write are in queue_pg.c; a read is one statement (or two, for a run's jobs and
  * steps) outside any transaction, so pg_exec may reset a lost connection
  * and send it again.
  */
 #include "queue_pg_int.h"
 
+#include "../lib/buf.h"
 #include "../lib/util.h"
+
+#include <string.h>
 
 #define PG_LIST_MAX 1000
 
@@ -84,7 +87,7 @@ static int get_jobs(struct queue_pg *q, const char *const *p, json_t *run,
 	if (r < 0)
 		return r;
 	r = pg_exec(q, &sr, "get: steps",
-		    "SELECT job_idx, name, result, exit_code, duration_ms"
+		    "SELECT job_idx, name, result, exit_code, started_ms, duration_ms"
 		    " FROM steps WHERE run_id = $1 ORDER BY job_idx, idx", 1, p, e);
 	if (r < 0) {
 		PQclear(jr);
@@ -188,4 +191,41 @@ int pg_counts(struct queue *base, json_t **out, struct err *e)
 	json_object_set(o, "running", json_object_get(runs, "running"));
 	*out = o;
 	return 0;
+}
+
+/* ---- text[] parameters, for queue_pg.c ---- */
+
+/*
+ * Inside double quotes, PostgreSQL's array input takes every byte as it
+ * is but '"' and '\', which stand for themselves after a backslash; so
+ * blanks, line breaks, commas, braces and the word NULL need nothing
+ * more, and the element reads back byte for byte. NULL, unquoted, is the
+ * null element.
+ */
+void pg_array_add(struct buf *b, const char *s)
+{
+	size_t k;
+
+	buf_addch(b, b->len ? ',' : '{');
+	if (!s) {
+		buf_adds(b, "NULL");
+		return;
+	}
+	buf_addch(b, '"');
+	while (*s) {
+		k = strcspn(s, "\"\\");
+		buf_add(b, s, k);
+		s += k;
+		if (*s) {
+			buf_addch(b, '\\');
+			buf_addch(b, *s++);
+		}
+	}
+	buf_addch(b, '"');
+}
+
+const char *pg_array_end(struct buf *b)
+{
+	buf_adds(b, b->len ? "}" : "{}");
+	return b->ptr;
 }

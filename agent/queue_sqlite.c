@@ -60,7 +60,7 @@ static const char *const migrations[] = {
 	" duration_ms INTEGER, PRIMARY KEY(run_id, idx));"
 	"CREATE TABLE steps(run_id INTEGER NOT NULL, job_idx INTEGER NOT NULL,"
 	" idx INTEGER NOT NULL, name TEXT, result TEXT, exit_code INTEGER,"
-	" duration_ms INTEGER, PRIMARY KEY(run_id, job_idx, idx));"
+	" started_ms INTEGER, duration_ms INTEGER, PRIMARY KEY(run_id, job_idx, idx));"
 	"CREATE TABLE agents(id TEXT PRIMARY KEY,"
 	" heartbeat_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL);",
 };
@@ -107,7 +107,7 @@ static const char *const st_sql[ST_COUNT] = {
 		" DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms",
 	[ST_LEASE_RENEW] =
 		"UPDATE runs SET lease_until_ms = ?2"
-		" WHERE agent = ?1 AND status = 'running'",
+		" WHERE agent = ?1 AND status = 'running' AND id = ?3",
 	[ST_CANCEL_ASKED] =
 		"SELECT id FROM runs WHERE agent = ?1 AND status = 'running'"
 		" AND cancel_requested = 1 ORDER BY id",
@@ -123,6 +123,9 @@ static const char *const st_sql[ST_COUNT] = {
 		" agent = NULL, lease_until_ms = NULL, started_ms = NULL,"
 		" error = " LOST_WHY " WHERE " LOST_RUNS,
 	[ST_NOTE] = "UPDATE runs SET note = ?2 WHERE id = ?1",
+	[ST_RELEASE] =
+		"UPDATE runs SET status = 'queued', agent = NULL, lease_until_ms = NULL,"
+		" started_ms = NULL WHERE id = ?1 AND agent = ?2 AND status = 'running'",
 	[ST_FINISH] =
 		"UPDATE runs SET status = ?3, summary = ?4, error = ?5,"
 		" log_path = ?6, finished_ms = ?7, lease_until_ms = NULL"
@@ -135,7 +138,7 @@ static const char *const st_sql[ST_COUNT] = {
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_STEP_ADD] =
 		"INSERT INTO steps(run_id, job_idx, idx, name, result,"
-		" exit_code, duration_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		" exit_code, started_ms, duration_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_STATUS] = "SELECT status FROM runs WHERE id = ?1",
 	[ST_CANCEL_QUEUED] =
 		"UPDATE runs SET status = 'cancelled', finished_ms = ?2"
@@ -149,13 +152,20 @@ static const char *const st_sql[ST_COUNT] = {
 		" finished_at, duration_ms, idx FROM jobs WHERE run_id = ?1"
 		" ORDER BY idx",
 	[ST_GET_STEPS] =
-		"SELECT name, result, exit_code, duration_ms FROM steps"
+		"SELECT name, result, exit_code, started_ms, duration_ms FROM steps"
 		" WHERE run_id = ?1 AND job_idx = ?2 ORDER BY idx",
 	[ST_LIST] =
 		"SELECT " RUN_COLS " FROM runs WHERE (?2 <= 0 OR id < ?2)"
 		" AND (?3 IS NULL OR status = ?3) ORDER BY id DESC LIMIT ?1",
 	[ST_COUNT_RUNS] = "SELECT status, count(*) FROM runs GROUP BY status",
 	[ST_COUNT_DELIVERIES] = "SELECT count(*) FROM deliveries",
+	/* ?1 before, ?2 the batch's size */
+	[ST_PRUNE_PICK] =
+		"SELECT id, delivery FROM runs WHERE status IN ('success',"
+		" 'failure', 'cancelled', 'skipped') AND finished_ms < ?1"
+		" ORDER BY id LIMIT ?2",
+	[ST_RUN_DEL] = "DELETE FROM runs WHERE id = ?1",
+	[ST_DELIVERY_DEL] = "DELETE FROM deliveries WHERE id = ?1",
 };
 
 const char *const qsql_statuses[QSQL_NSTATUS] = {
@@ -293,7 +303,7 @@ static int set_up(struct qsql *q, struct err *e)
 	long long deadline = time_mono_ns() + QSQL_RETRY_MS * 1000000LL;
 
 	while (exec(q, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-		    " PRAGMA foreign_keys=ON", "set up", e) < 0) {
+		    " PRAGMA foreign_keys=ON; PRAGMA cache_size=-512", "set up", e) < 0) {
 		if (!qsql_busy(q->rc) || time_mono_ns() > deadline)
 			return -1;
 		err_clear(e);
@@ -462,6 +472,8 @@ static int qsql_claim(struct queue *base, struct queue_run *out, long lease_s,
 
 struct beat_ctx {
 	long lease_s;
+	const long long *held;
+	size_t n_held;
 	json_t *cancel;
 };
 
@@ -474,21 +486,27 @@ static int beat_tx(struct qsql *q, void *ctx, struct err *e)
 	int r;
 
 	json_array_clear(c->cancel);
-	if (run(q, e, "heartbeat", ST_AGENT_BEAT, "si", me, now) < 0 ||
-	    run(q, e, "heartbeat: leases", ST_LEASE_RENEW, "si", me,
-		now + (long long)c->lease_s * 1000) < 0)
+	if (run(q, e, "heartbeat", ST_AGENT_BEAT, "si", me, now) < 0)
 		return -1;
+	for (size_t i = 0; i < c->n_held; i++)
+		if (run(q, e, "heartbeat: leases", ST_LEASE_RENEW, "sii", me,
+			now + (long long)c->lease_s * 1000, c->held[i]) < 0)
+			return -1;
 	s = qsql_prep(q, ST_CANCEL_ASKED, "s", me);
-	while ((r = qsql_step(q, s, "heartbeat: cancellations", e)) > 0)
-		json_array_append_new(c->cancel,
-				      json_integer(sqlite3_column_int64(s, 0)));
+	while ((r = qsql_step(q, s, "heartbeat: cancellations", e)) > 0) {
+		long long id = sqlite3_column_int64(s, 0);
+
+		for (size_t i = 0; i < c->n_held; i++)
+			if (c->held[i] == id)
+				json_array_append_new(c->cancel, json_integer(id));
+	}
 	return r;
 }
 
-static int qsql_heartbeat(struct queue *base, long lease_s, json_t **cancel,
-			  struct err *e)
+static int qsql_heartbeat(struct queue *base, long lease_s, const long long *held,
+			  size_t n_held, json_t **cancel, struct err *e)
 {
-	struct beat_ctx c = { lease_s, json_array() };
+	struct beat_ctx c = { lease_s, held, n_held, json_array() };
 
 	if (qsql_tx_run((struct qsql *)base, true, beat_tx, &c, "heartbeat", e) < 0) {
 		json_decref(c.cancel);
@@ -525,7 +543,8 @@ static int qsql_recover(struct queue *base, const char *agent_id, bool fail,
 			long max_attempts, long long now_ms, size_t *n,
 			struct err *e)
 {
-	struct recover_ctx c = { agent_id, fail, max_attempts, now_ms, 0 };
+	struct recover_ctx c = { agent_id, fail, max_attempts,
+				 now_ms ? now_ms : queue_now_ms(), 0 };
 	int r = qsql_tx_run((struct qsql *)base, true, recover_tx, &c, "recover", e);
 
 	if (!r && n)
@@ -556,6 +575,20 @@ static int qsql_set_note(struct queue *base, long long run_id, const char *note,
 	return qsql_tx_run((struct qsql *)base, true, note_tx, &c, "set note", e);
 }
 
+static int release_tx(struct qsql *q, void *ctx, struct err *e)
+{
+	struct run_ctx *c = ctx;
+
+	return run(q, e, "release", ST_RELEASE, "is", c->id, q->base.agent_id);
+}
+
+static int qsql_release(struct queue *base, long long run_id, struct err *e)
+{
+	struct run_ctx c = { run_id, NULL };
+
+	return qsql_tx_run((struct qsql *)base, true, release_tx, &c, "release", e);
+}
+
 struct finish_ctx {
 	long long id;
 	const char *status, *text, *error, *log_path;
@@ -577,9 +610,9 @@ static int finish_step(void *ctx, long job_idx, const struct queue_step_row *st)
 {
 	struct finish_ctx *c = ctx;
 
-	return run(c->q, c->e, "finish: step", ST_STEP_ADD, "iiisskk", c->id,
+	return run(c->q, c->e, "finish: step", ST_STEP_ADD, "iiisskkk", c->id,
 		   (long long)job_idx, (long long)st->idx, st->name, st->result,
-		   (long long)st->exit_code, st->duration_ms);
+		   (long long)st->exit_code, st->started_ms, st->duration_ms);
 }
 
 static int finish_tx(struct qsql *q, void *ctx, struct err *e)
@@ -646,6 +679,67 @@ static int qsql_cancel(struct queue *base, long long run_id, struct err *e)
 	return qsql_tx_run((struct qsql *)base, true, cancel_tx, &run_id, "cancel", e);
 }
 
+/* ---- retention ---- */
+
+struct prune_ctx {
+	long long before;
+	size_t limit, n;
+	long long *ids;		/* owned: the batch's runs */
+	char **deliveries;	/* owned: and their deliveries */
+};
+
+static void prune_clear(struct prune_ctx *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->deliveries[i]);
+	c->n = 0;
+}
+
+/* The batch is read whole before anything is deleted (a statement does
+ * not walk a table that changes under it); children before parents, as
+ * the foreign keys want: steps, jobs, the run, its delivery. */
+static int prune_tx(struct qsql *q, void *ctx, struct err *e)
+{
+	struct prune_ctx *c = ctx;
+	sqlite3_stmt *s;
+	int r = 0;
+
+	prune_clear(c);		/* a busy try before this one */
+	s = qsql_prep(q, ST_PRUNE_PICK, "ii", c->before, (long long)c->limit);
+	while (c->n < c->limit && (r = qsql_step(q, s, "prune", e)) > 0) {
+		c->ids[c->n] = sqlite3_column_int64(s, 0);
+		c->deliveries[c->n++] = col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n; i++)
+		if (run(q, e, "prune: steps", ST_STEPS_DEL, "i", c->ids[i]) < 0 ||
+		    run(q, e, "prune: jobs", ST_JOBS_DEL, "i", c->ids[i]) < 0 ||
+		    run(q, e, "prune: run", ST_RUN_DEL, "i", c->ids[i]) < 0 ||
+		    run(q, e, "prune: delivery", ST_DELIVERY_DEL, "s",
+			c->deliveries[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int qsql_prune(struct queue *base, long long before_ms, size_t limit,
+		      size_t *n, struct err *e)
+{
+	struct prune_ctx c = { before_ms, limit, 0, NULL, NULL };
+	int r;
+
+	c.ids = xcalloc(limit + 1, sizeof(*c.ids));
+	c.deliveries = xcalloc(limit + 1, sizeof(*c.deliveries));
+	r = qsql_tx_run((struct qsql *)base, true, prune_tx, &c, "prune", e);
+
+	*n = r < 0 ? 0 : c.n;
+	prune_clear(&c);
+	free(c.ids);
+	free(c.deliveries);
+	return r < 0 ? r : 0;
+}
+
 static int reset_tx(struct qsql *q, void *ctx, struct err *e)
 {
 	return exec(q, "DELETE FROM steps; DELETE FROM jobs; DELETE FROM runs;"
@@ -655,6 +749,13 @@ static int reset_tx(struct qsql *q, void *ctx, struct err *e)
 static int qsql_reset(struct queue *base, struct err *e)
 {
 	return qsql_tx_run((struct qsql *)base, true, reset_tx, NULL, "reset", e);
+}
+
+static void qsql_relax_sync(struct queue *q)
+{
+	struct qsql *s = (struct qsql *)q;
+
+	sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 }
 
 const struct queue_ops queue_sqlite_ops = {
@@ -672,4 +773,7 @@ const struct queue_ops queue_sqlite_ops = {
 	.list = qsql_list,
 	.counts = qsql_counts,
 	.reset = qsql_reset,
+	.relax_sync = qsql_relax_sync,
+	.release = qsql_release,
+	.prune = qsql_prune,
 };

@@ -210,7 +210,7 @@ static int get_tx(struct qsql *q, void *ctx, struct err *e)
 		ss = qsql_prep(q, ST_GET_STEPS, "ii", c->id,
 			       sqlite3_column_int64(s, 7));
 		while ((r = qsql_step(q, ss, "get: steps", e)) > 0)
-			json_array_append_new(steps, row_json(ss, 4));
+			json_array_append_new(steps, row_json(ss, 5));
 		if (r < 0)
 			return r;
 	}

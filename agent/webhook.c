@@ -35,7 +35,7 @@
 #define MAX_URL		2048
 #define MAX_NAME	255	/* logins, default branch */
 #define MAX_PATHS	3000	/* distinct paths before they count as unknown */
-#define GITHUB_MAX_COMMITS 20	/* GitHub lists at most this many commits */
+#define GITHUB_MAX_COMMITS 2048	/* a push event lists at most this many commits */
 #define PATH_SLOTS	8192	/* hash set size: a power of two > 2 * MAX_PATHS */
 #define QUOTE_MAX	255	/* characters of a value quoted in a message */
 #define QUOTE_BUF	(QUOTE_MAX * 4 + 3)
@@ -428,7 +428,7 @@ unknown:
 }
 
 /* Whether a GitHub or Gitea payload says its commits[] is cut short:
- * GitHub's 20 or more, or Gitea's total_commits over those listed. */
+ * GitHub's 2,048 or more, or Gitea's total_commits over those listed. */
 static bool github_cut(const json_t *root, const json_t *commits)
 {
 	size_t n = json_array_size(commits);

@@ -566,6 +566,30 @@ done:
 	return rc;
 }
 
+/* Whether HEAD is already what the checkout would make it: the branch
+ * ref (refs/heads/x) pointing at oid with HEAD on it, or, for anything
+ * else, HEAD detached at oid. */
+static bool head_is(git_repository *repo, const char *ref, const git_oid *oid)
+{
+	git_reference *head = NULL, *res = NULL;
+	bool same = false;
+
+	if (git_reference_lookup(&head, repo, "HEAD") < 0)
+		return false;
+	if (ref && str_starts_with(ref, "refs/heads/")) {
+		same = git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+		       !strcmp(git_reference_symbolic_target(head), ref) &&
+		       git_reference_resolve(&res, head) == 0 &&
+		       git_oid_equal(git_reference_target(res), oid);
+	} else {
+		same = git_reference_type(head) == GIT_REFERENCE_DIRECT &&
+		       git_oid_equal(git_reference_target(head), oid);
+	}
+	git_reference_free(res);
+	git_reference_free(head);
+	return same;
+}
+
 int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
 		  struct err *e)
 {
@@ -597,7 +621,7 @@ int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
 		grc = git_remote_lookup(&remote, repo, "origin");
 		if (grc == GIT_ENOTFOUND)
 			grc = git_remote_create(&remote, repo, "origin", red);
-		else if (grc == 0)
+		else if (grc == 0 && strcmp(git_remote_url(remote) ? git_remote_url(remote) : "", red))
 			grc = git_remote_set_url(repo, "origin", red);
 		if (grc < 0) {
 			gitx_fail(e, grc, NULL, o->url, o->dir, "setting origin");
@@ -621,7 +645,11 @@ int gitx_checkout(const struct gitx_checkout_opts *o, struct gitx_stats *stats,
 	if (fw < 0)
 		goto done;
 	grc = fw == 0 ? 0 : git_checkout_tree(repo, (const git_object *)commit, &co);
-	if (grc == 0 && o->ref && str_starts_with(o->ref, "refs/heads/")) {
+	if (grc == 0 && head_is(repo, o->ref, &oid)) {
+		/* the branch (or detached HEAD) is there already: each ref
+		 * write is a file written, and a run of the same commit
+		 * again (the agent, a re-run) needs none */
+	} else if (grc == 0 && o->ref && str_starts_with(o->ref, "refs/heads/")) {
 		grc = git_reference_create(&branch, repo, o->ref, &oid, 1,
 					   "gantry: checkout");
 		if (grc == 0)

@@ -114,6 +114,7 @@ static void test_agent_config_defaults(void **state)
 	assert_string_equal(c.public_url, "http://127.0.0.1:8080");
 	assert_int_equal(c.max_body, 26214400);
 	assert_string_equal(c.data_dir, dd);
+	assert_int_equal(c.retention_days, 30);
 	want = xasprintf("sqlite://%s/queue.db", dd);
 	assert_string_equal(c.queue_url, want);
 	free(want);
@@ -554,6 +555,42 @@ static void test_agent_config_print(void **state)
 	free(path);
 }
 
+/* data.retention_days: 30 by default, 0 (keep everything) to 3650, from
+ * the file or DATA__RETENTION_DAYS. */
+static void test_agent_config_retention(void **state)
+{
+	char *path = write_tmp("ret.yml", "data: {retention_days: 7}\n"
+			       "webhook: {secret: " SECRET "}\n");
+	char *env0[] = { NULL };
+	char *env1[] = { "DATA__RETENTION_DAYS=0", NULL };
+	char *env2[] = { "DATA__RETENTION_DAYS=3650", NULL };
+	char *bad1[] = { "WEBHOOK__SECRET=" SECRET, "DATA__RETENTION_DAYS=-1", NULL };
+	char *bad2[] = { "WEBHOOK__SECRET=" SECRET, "DATA__RETENTION_DAYS=3651", NULL };
+	char *bad3[] = { "WEBHOOK__SECRET=" SECRET, "DATA__RETENTION_DAYS=30d", NULL };
+	struct agent_config c;
+	char *text;
+
+	load_ok(&c, path, env0);
+	assert_int_equal(c.retention_days, 7);
+	text = print(&c);
+	assert_contains(text, "data:\n");
+	assert_contains(text, "  retention_days: 7  # file ");
+	free(text);
+	agent_config_release(&c);
+	load_ok(&c, path, env1);	/* the environment wins */
+	assert_int_equal(c.retention_days, 0);
+	agent_config_release(&c);
+	load_ok(&c, path, env2);
+	assert_int_equal(c.retention_days, 3650);
+	agent_config_release(&c);
+	load_fails(NULL, bad1, "DATA__RETENTION_DAYS (environment): -1 is not "
+		   "between 0 and 3650");
+	load_fails(NULL, bad2, "3651 is not between 0 and 3650");
+	load_fails(NULL, bad3, "DATA__RETENTION_DAYS (environment): '30d' is not "
+		   "a number");
+	free(path);
+}
+
 /* data.dir is made absolute against the current folder, not created. */
 static void test_agent_config_relative_data_dir(void **state)
 {
@@ -588,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_agent_config_missing_key_file),
 		cmocka_unit_test(test_agent_config_print),
 		cmocka_unit_test(test_agent_config_relative_data_dir),
+		cmocka_unit_test(test_agent_config_retention),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -125,6 +125,174 @@ static void case_add_dup(const char *url)
 }
 QUEUE_TEST(add_dup)
 
+/* Strings that a literal, an array or a JSON text could mangle. */
+static const char *const awkward[] = {
+	"d:\"quoted\" \\back\\slash\\",
+	"a,b {c} \"d\" 'e' NULL",
+	"NULL",
+	"",
+	"  blanks around\t\r\n",
+	"line one\nline two\\n\\\"",
+	"\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x9a\x80 \\u00e9",
+	"{\"ref\": \"refs/heads/\\\"x\\\"\", \"a\": [1, {\"b\": null}]}\\",
+	"}{,\"\\\\\"",
+};
+#define NAWK ((int)ARRAY_SIZE(awkward))
+
+static void assert_same(const char *got, const char *want)
+{
+	if (!want) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_int_equal(strlen(got), strlen(want));
+	assert_memory_equal(got, want, strlen(want));
+}
+
+/* Run i of the awkward batch: every field from the table, shifted by i;
+ * runs 0 and 1 have no sha, workflow and inputs. */
+static struct queue_new awkward_run(int i)
+{
+	struct queue_new n = {
+		.delivery = awkward[i % NAWK], .forge = awkward[(i + 1) % NAWK],
+		.event = awkward[(i + 2) % NAWK], .repo = awkward[(i + 3) % NAWK],
+		.clone_url = awkward[(i + 4) % NAWK], .ref = awkward[(i + 5) % NAWK],
+		.sha = i < 2 ? NULL : awkward[(i + 6) % NAWK],
+		.payload = awkward[(i + 7) % NAWK],
+		.workflow = i < 2 ? NULL : awkward[(i + 8) % NAWK],
+		.inputs = i < 2 ? NULL : awkward[(i + 1) % NAWK],
+	};
+
+	return n;
+}
+
+static void case_add_awkward(const char *url)
+{
+	struct queue *q = open_q(url, "a1");
+	struct queue_new b[NAWK];
+	long long ids[NAWK], again[NAWK];
+	bool dup[NAWK];
+	struct err e = ERR_INIT;
+	struct queue_run r;
+	json_t *run;
+	int i;
+
+	for (i = 0; i < NAWK; i++)
+		b[i] = awkward_run(i);
+	if (queue_add(q, b, NAWK, ids, dup, &e) < 0)
+		fail_msg("queue_add: %s", e.msg);
+	for (int n = 0; n < NAWK; n++) {
+		assert_false(dup[n]);
+		assert_int_equal(queue_claim(q, &r, 60, &e), 1);
+		for (i = 0; i < NAWK && ids[i] != r.id; i++)
+			;
+		assert_true(i < NAWK);
+		assert_same(r.delivery, b[i].delivery);
+		assert_same(r.forge, b[i].forge);
+		assert_same(r.event, b[i].event);
+		assert_same(r.repo, b[i].repo);
+		assert_same(r.clone_url, b[i].clone_url);
+		assert_same(r.ref, b[i].ref);
+		assert_same(r.sha, b[i].sha);
+		assert_same(r.payload, b[i].payload);
+		assert_same(r.workflow, b[i].workflow);
+		assert_same(r.inputs, b[i].inputs);
+		queue_run_release(&r);
+
+		run = get(q, ids[i]);
+		assert_same(jsonx_str(run, "delivery"), b[i].delivery);
+		assert_same(jsonx_str(run, "forge"), b[i].forge);
+		assert_same(jsonx_str(run, "repo"), b[i].repo);
+		assert_same(jsonx_str(run, "ref"), b[i].ref);
+		assert_same(jsonx_str(run, "sha"), b[i].sha);
+		assert_same(jsonx_str(run, "workflow"), b[i].workflow);
+		json_decref(run);
+	}
+	assert_int_equal(queue_claim(q, &r, 60, &e), 0);
+	/* the same again: every one a dup, found by its awkward ID */
+	for (i = 0; i < NAWK; i++)
+		b[i].repo = "org/other";
+	assert_int_equal(queue_add(q, b, NAWK, again, dup, &e), 0);
+	for (i = 0; i < NAWK; i++) {
+		assert_true(dup[i]);
+		assert_int_equal(again[i], ids[i]);
+		assert_same(jsonx_str(run = get(q, ids[i]), "repo"),
+			    awkward[(i + 3) % NAWK]);
+		json_decref(run);
+	}
+	assert_int_equal(count_of(q, NULL), NAWK);
+	queue_close(q);
+}
+QUEUE_TEST(add_awkward)
+
+#define NBIG 600	/* runs in the batch */
+#define NBIG_DUP 100	/* of them, deliveries that came before in it */
+#define NBIG_OLD 20	/* deliveries added before the batch */
+
+/* Delivery of run i of the big batch: 500 distinct IDs in a shuffled
+ * order, then 100 of them again; those below NBIG_OLD came before. */
+static int big_delivery(int i)
+{
+	return i < NBIG - NBIG_DUP ? i * 7 % (NBIG - NBIG_DUP) :
+		big_delivery((i - (NBIG - NBIG_DUP)) * 5);
+}
+
+static void case_add_big_batch(const char *url)
+{
+	struct queue *q = open_q(url, "a1");
+	static char names[NBIG][16];
+	static struct queue_new b[NBIG];
+	static long long ids[NBIG];
+	static bool dup[NBIG];
+	long long old[NBIG_OLD], last = 0;
+	struct err e = ERR_INIT;
+	char name[16];
+	json_t *run;
+
+	for (int i = 0; i < NBIG; i++) {
+		snprintf(names[i], sizeof(names[i]), "big:%04d", big_delivery(i));
+		b[i] = new_run(names[i], i % 3 == 0);
+		b[i].repo = i < NBIG - NBIG_DUP ? "org/first" : "org/again";
+	}
+	for (int i = 0; i < NBIG_OLD; i++) {
+		snprintf(name, sizeof(name), "big:%04d", i);
+		old[i] = add_one(q, name);
+	}
+	if (queue_add(q, b, NBIG, ids, dup, &e) < 0)
+		fail_msg("queue_add: %s", e.msg);
+	for (int i = 0; i < NBIG; i++) {
+		int d = big_delivery(i);
+
+		if (i >= NBIG - NBIG_DUP) {
+			int first = (i - (NBIG - NBIG_DUP)) * 5;
+
+			assert_true(dup[i]);
+			assert_int_equal(ids[i], ids[first]);
+		} else if (d < NBIG_OLD) {
+			assert_true(dup[i]);
+			assert_int_equal(ids[i], old[d]);
+		} else {
+			/* new: run IDs in batch order */
+			assert_false(dup[i]);
+			assert_true(ids[i] > last);
+			last = ids[i];
+		}
+	}
+	/* each delivery's run is its first one's: org/first, not org/again */
+	for (int i = NBIG - NBIG_DUP; i < NBIG; i++) {
+		run = get(q, ids[i]);
+		assert_string_equal(jsonx_str(run, "delivery"), names[i]);
+		assert_string_equal(jsonx_str(run, "repo"),
+				    big_delivery(i) < NBIG_OLD ? "org/app" : "org/first");
+		json_decref(run);
+	}
+	assert_int_equal(count_of(q, NULL), NBIG - NBIG_DUP);
+	assert_int_equal(count_of(q, "queued"), NBIG - NBIG_DUP);
+	queue_close(q);
+}
+QUEUE_TEST(add_big_batch)
+
 /* ---- claiming ---- */
 
 static void case_claim_fifo(const char *url)
@@ -195,7 +363,7 @@ static void case_heartbeat(const char *url)
 	assert_int_equal(claim_one(a, 1), id1);
 	assert_int_equal(claim_one(b, 1), id2);
 	/* a renews for 10 minutes; b does not */
-	assert_int_equal(queue_heartbeat(a, 600, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
 	assert_true(json_is_array(cancel));
 	assert_int_equal(json_array_size(cancel), 0);
 	json_decref(cancel);
@@ -205,14 +373,28 @@ static void case_heartbeat(const char *url)
 
 	/* a cancellation is handed to the agent that holds the run only */
 	assert_int_equal(queue_cancel(b, id1, &e), 1);
-	assert_int_equal(queue_heartbeat(b, 600, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(b, 600, &id2, 1, &cancel, &e), 0);
 	assert_int_equal(json_array_size(cancel), 0);
 	json_decref(cancel);
-	assert_int_equal(queue_heartbeat(a, 600, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
 	assert_int_equal(json_array_size(cancel), 1);
 	assert_int_equal(json_integer_value(json_array_get(cancel, 0)), id1);
 	json_decref(cancel);
 	assert_status(a, id1, "running");
+	/* only the runs named as held are renewed, even of this agent's */
+	assert_int_equal(claim_one(a, 1), id2);	/* queued again above */
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
+	json_decref(cancel);
+	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 1);
+	assert_status(a, id2, "queued");
+	/* a run the agent no longer names as held is left to expire, and
+	 * its cancellation is no longer handed out */
+	assert_int_equal(queue_heartbeat(a, 600, NULL, 0, &cancel, &e), 0);
+	assert_int_equal(json_array_size(cancel), 0);
+	json_decref(cancel);
+	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 0);
+	assert_int_equal(recover(a, NULL, false, 5, now + 700000), 1);
+	assert_status(a, id1, "queued");
 	queue_close(a);
 	queue_close(b);
 }
@@ -303,6 +485,48 @@ static void case_recover_agent(const char *url)
 	queue_close(b);
 }
 QUEUE_TEST(recover_agent)
+
+/* A run given back before it started: queued, attempts unchanged. */
+static void case_release(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	long long now = queue_now_ms(), id1, id2;
+	struct queue_run r;
+	struct err e = ERR_INIT;
+	json_t *run;
+
+	id1 = add_one(a, "d:1");
+	id2 = add_one(a, "d:2");
+	assert_int_equal(claim_one(a, 60), id1);
+	assert_int_equal(recover(a, NULL, false, 5, now + 120000), 1);
+	assert_int_equal(claim_one(a, 600), id1);	/* attempts 1 now */
+	assert_int_equal(claim_one(b, 600), id2);
+	assert_int_equal(queue_release(a, id1, &e), 1);
+	run = get(a, id1);
+	assert_string_equal(jsonx_str(run, "status"), "queued");
+	assert_int_equal(int_of(run, "attempts"), 1);
+	assert_true(json_is_null(json_object_get(run, "agent")));
+	assert_true(json_is_null(json_object_get(run, "started_ms")));
+	json_decref(run);
+	assert_int_equal(queue_release(a, id1, &e), 0);	/* not running */
+	assert_int_equal(queue_release(a, id2, &e), 0);	/* agent-b's */
+	assert_int_equal(queue_release(a, id2 + 100, &e), 0);	/* unknown */
+	assert_status(a, id2, "running");
+	assert_string_equal(jsonx_str(run = get(a, id2), "agent"), "agent-b");
+	json_decref(run);
+
+	/* claimable again, by anyone */
+	assert_int_equal(queue_claim(b, &r, 600, &e), 1);
+	assert_int_equal(r.id, id1);
+	assert_int_equal(r.attempts, 1);
+	queue_run_release(&r);
+	assert_int_equal(queue_finish(b, id1, "success", NULL, NULL, NULL, &e), 1);
+	assert_int_equal(queue_release(b, id1, &e), 0);	/* finished */
+	assert_status(a, id1, "success");
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(release)
 
 /* ---- finishing and cancelling ---- */
 
@@ -523,11 +747,14 @@ int main(void)
 		cmocka_unit_test(test_queue_newer_schema),
 		cmocka_unit_test(test_queue_bad_url),
 		cmocka_unit_test(test_queue_add_dup),
+		cmocka_unit_test(test_queue_add_awkward),
+		cmocka_unit_test(test_queue_add_big_batch),
 		cmocka_unit_test(test_queue_claim_fifo),
 		cmocka_unit_test(test_queue_heartbeat),
 		cmocka_unit_test(test_queue_recover_lease),
 		cmocka_unit_test(test_queue_recover_max_attempts),
 		cmocka_unit_test(test_queue_recover_agent),
+		cmocka_unit_test(test_queue_release),
 		cmocka_unit_test(test_queue_finish_owner),
 		cmocka_unit_test(test_queue_finish_not_owner),
 		cmocka_unit_test(test_queue_cancel),

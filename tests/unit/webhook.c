@@ -706,14 +706,14 @@ static void test_webhook_paths_unknown(void **state)
 	json_t *many;
 
 	(void)state;
-	/* GitHub lists 20 commits at most: 20 may be a cut list */
+	/* a push event lists 2,048 commits at most: 2,048 may be a cut list */
 	req_edit(&r, GH, "commits", commits(1, 100));
 	expect_known(&r, true, 2);
-	req_edit(&r, GH, "commits", commits(19, 100));
-	expect_known(&r, true, 20);
-	req_edit(&r, GH, "commits", commits(20, 100));
+	req_edit(&r, GH, "commits", commits(2047, 100));
+	expect_known(&r, true, 101);
+	req_edit(&r, GH, "commits", commits(2048, 100));
 	expect_known(&r, false, 0);
-	req_edit(&r, GH, "commits", commits(21, 100));
+	req_edit(&r, GH, "commits", commits(2049, 100));
 	expect_known(&r, false, 0);
 	/* no commits[]; a commit without any list */
 	req_edit(&r, GH, "commits", NULL);

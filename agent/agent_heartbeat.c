@@ -1,0 +1,173 @@
+/*
+ * agent_heartbeat: this agent's liveness in the queue and what hangs on
+ * it. The heartbeat renews the leases of the runs its workers carry out
+ * (a third of QUEUE__LEASE apart), hands on cancellations asked through
+ * any agent, recovers the runs of agents that stopped renewing theirs,
+ * and fences: when its own leases could not be renewed for three
+ * quarters of their life, it stops its runs and reports nothing for them,
+ * since another agent may be about to run them again.
+ */
+#include "agent.h"
+
+#include "../lib/log.h"
+#include "../lib/util.h"
+
+#include <malloc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+char *agent_live_log_path(struct agent *ag, long long run_id)
+{
+	return xasprintf("%s/%lld.log", ag->logs_dir, run_id);
+}
+
+bool agent_run_is_live(struct agent *ag, long long run_id)
+{
+	bool live = false;
+
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++)
+		if (ag->workers[i].run_id == run_id)
+			live = true;
+	pthread_mutex_unlock(&ag->lock);
+	return live;
+}
+
+bool agent_cancel_local(struct agent *ag, long long run_id)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		struct worker *w = &ag->workers[i];
+
+		if (w->run_id != run_id)
+			continue;
+		hit = true;
+		if (!w->cancel_sent && w->child > 0)
+			kill(w->child, SIGTERM);
+		w->cancel_sent = true;
+	}
+	pthread_mutex_unlock(&ag->lock);
+	return hit;
+}
+
+/* --- the heartbeat --- */
+
+#define HELD_MAX 256	/* workers.count's largest */
+
+/* Stop every run whose lease could not be renewed: killed (no always()
+ * steps: another agent may start the run again at any moment), and its
+ * result not reported. */
+static void fence(struct agent *ag, long lease)
+{
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		struct worker *w = &ag->workers[i];
+
+		if (!w->run_id || w->lost)
+			continue;
+		w->lost = true;
+		w->cancel_sent = true;
+		if (w->child > 0)
+			kill(-w->child, SIGKILL);
+		log_msg(LOG_ERROR, "agent: run %lld stopped: its lease was not renewed "
+			"for %ld s (the queue is unreachable)", w->run_id, lease * 3 / 4);
+	}
+	pthread_mutex_unlock(&ag->lock);
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct agent *ag = arg;
+	struct queue *q = NULL;
+	struct err e = ERR_INIT;
+	long long last_recover = 0, last_ok = time_mono_ns();
+	long long held[HELD_MAX];
+	size_t n_held;
+
+	for (;;) {
+		json_t *cancel = NULL, *id;
+		struct timespec ts;
+		bool fail;
+		long lease, max_attempts;
+		size_t i, n = 0;
+
+		pthread_mutex_lock(&ag->lock);
+		if (ag->stopping) {
+			pthread_mutex_unlock(&ag->lock);
+			break;
+		}
+		pthread_mutex_unlock(&ag->lock);
+		lease = ag->cfg.lease;
+		fail = ag->cfg.on_lost == ON_LOST_FAIL;
+		max_attempts = ag->cfg.max_attempts;
+		if (!q) {
+			if (queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e) < 0) {
+				log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
+				err_clear(&e);
+			} else {
+				queue_relax_sync(q);
+			}
+		}
+		n_held = 0;
+		pthread_mutex_lock(&ag->lock);
+		for (size_t k = 0; k < ag->n_workers && k < HELD_MAX; k++)
+			if (ag->workers[k].run_id && !ag->workers[k].lost)
+				held[n_held++] = ag->workers[k].run_id;
+		pthread_mutex_unlock(&ag->lock);
+		if (q && queue_heartbeat(q, lease, held, n_held, &cancel, &e) < 0) {
+			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
+			err_clear(&e);
+			queue_close(q);
+			q = NULL;
+		} else if (q) {
+			last_ok = time_mono_ns();
+		}
+		/* leases not renewed for three quarters of their life: other
+		 * agents may soon take these runs, so they stop here */
+		if (time_mono_ns() - last_ok > (long long)lease * 750000000LL)
+			fence(ag, lease);
+		json_array_foreach(cancel, i, id)
+			agent_cancel_local(ag, (long long)json_integer_value(id));
+		json_decref(cancel);
+		malloc_trim(0);
+		if (q && time_mono_ns() - last_recover > (long long)lease * 500000000LL) {
+			last_recover = time_mono_ns();
+			if (queue_recover(q, NULL, fail, max_attempts, 0, &n, &e) < 0) {
+				log_msg(LOG_ERROR, "agent: recovering lost runs: %s", e.msg);
+				err_clear(&e);
+			} else if (n) {
+				log_msg(LOG_WARN, "agent: %zu run(s) of agents that stopped "
+					"answering were %s", n, fail ? "failed" : "queued again");
+				pthread_mutex_lock(&ag->lock);
+				ag->work_gen++;
+				pthread_cond_broadcast(&ag->wake_workers);
+				pthread_mutex_unlock(&ag->lock);
+			}
+		}
+		/* a third of the lease, in steps, so that stopping is quick */
+		for (long t = 0; t < lease * 1000 / 3; t += 100) {
+			pthread_mutex_lock(&ag->lock);
+			if (ag->stopping) {
+				pthread_mutex_unlock(&ag->lock);
+				break;
+			}
+			pthread_mutex_unlock(&ag->lock);
+			ts.tv_sec = 0;
+			ts.tv_nsec = 100 * 1000000L;
+			nanosleep(&ts, NULL);
+		}
+	}
+	queue_close(q);
+	return NULL;
+}
+
+int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e)
+{
+	if (pthread_create(th, NULL, heartbeat_main, ag))
+		return err_set(e, ERR_INTERNAL, "cannot start the heartbeat thread");
+	return 0;
+}

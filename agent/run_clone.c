@@ -1,0 +1,97 @@
+/*
+ * run_clone: `gantry run --clone URL [--sha SHA]`: check a repository
+ * out of its URL into -C DIR before its workflows run, through the mirror
+ * cache (no fetch when the mirror has the commit; a work tree kept from
+ * the run before costs only the files that changed). This is how the
+ * agent's runs get their commit: the checkout happens in the run's own
+ * process, which ends with it.
+ *
+ * The commit is --sha, else the event's "after" (a push), else its ref
+ * (refs/heads/x, refs/tags/x: workflow_dispatch), else the remote's HEAD.
+ * The token (the GITHUB_TOKEN secret) is offered only over https, or over
+ * http to this machine.
+ */
+#include "run.h"
+#include "run_clone.h"
+
+#include "../lib/git.h"
+#include "../lib/jsonx.h"
+#include "../lib/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool hex40(const char *s)
+{
+	size_t n = 0;
+
+	for (; s && s[n]; n++)
+		if (!strchr("0123456789abcdef", s[n]))
+			return false;
+	return n == 40 && strspn(s, "0") != 40;
+}
+
+bool run_clone_token_ok(const char *url)
+{
+	return str_starts_with(url, "https://") ||
+	       str_starts_with(url, "http://127.0.0.1:") ||
+	       str_starts_with(url, "http://127.0.0.1/") ||
+	       str_starts_with(url, "http://localhost:") ||
+	       str_starts_with(url, "http://localhost/") ||
+	       str_starts_with(url, "http://[::1]:");
+}
+
+int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
+	      struct err *e)
+{
+	struct gitx_creds cr = { 0 };
+	struct gitx_stats st = { 0 };
+	struct gitx_checkout_opts co = { 0 };
+	const char *want = o->sha;
+	const char *ref = jsonx_str(o->event, "ref");
+	char *mirror = NULL, *updated = NULL, *full_ref = NULL, *red;
+	long long t0 = time_mono_ns();
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	red = gitx_redact(o->url);
+	if (!want && hex40(jsonx_str(o->event, "after")))
+		want = jsonx_str(o->event, "after");
+	if (ref && !str_starts_with(ref, "refs/heads/") && !str_starts_with(ref, "refs/tags/"))
+		ref = NULL;
+	if (o->token && run_clone_token_ok(o->url))
+		cr.token = o->token;
+	cr.ca_bundle = o->ca_bundle;
+	if (gitx_init(e) < 0)
+		goto done;
+	mirror = gitx_mirror_path(o->cache_dir, o->url);
+	if (!want || !gitx_mirror_has(mirror, want)) {
+		if (gitx_mirror_update(&updated, o->cache_dir, o->url, &cr, &st, e) < 0)
+			goto done;
+		out->fetched = true;
+	}
+	if (want) {
+		memcpy(out->sha, want, 41);
+	} else if (gitx_resolve(out->sha, &full_ref, mirror, o->url, ref ? ref : "HEAD",
+				e) < 0) {
+		goto done;
+	}
+	co.dir = o->dir;
+	co.mirror = mirror;
+	co.url = o->url;
+	co.sha = out->sha;
+	co.ref = ref ? ref : full_ref;
+	co.clean = true;
+	if (gitx_checkout(&co, &st, e) < 0)
+		goto done;
+	out->ms = (time_mono_ns() - t0) / 1000000;
+	rc = 0;
+done:
+	if (rc < 0)
+		err_wrap(e, "checkout of %s", red);
+	free(red);
+	free(mirror);
+	free(updated);
+	free(full_ref);
+	return rc;
+}
