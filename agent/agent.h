@@ -102,6 +102,7 @@ struct agent {
 	atomic_llong step_ms_sum;
 	atomic_int followers;		/* GET /runs/ID/logs being served */
 	atomic_llong unverified;	/* body bytes held before their signature is checked */
+	atomic_llong last_renew_ns;	/* monotonic time of the last renewal of the leases */
 	long long started_ns;
 };
 
@@ -130,6 +131,8 @@ void agent_workers_stop(struct agent *ag, long grace_s);
 
 /* agent_heartbeat.c: leases, cancellations, recovery, fencing. */
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);
+/* Whether the leases were last renewed more than 3/4 of QUEUE__LEASE ago. */
+bool agent_lease_stale(struct agent *ag);
 /* Whether run_id is running in one of this agent's workers. */
 bool agent_run_is_live(struct agent *ag, long long run_id);
 /* Ask the worker holding run_id to cancel it (SIGTERM to its run). */

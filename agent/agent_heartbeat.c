@@ -58,6 +58,12 @@ bool agent_cancel_local(struct agent *ag, long long run_id)
 
 #define HELD_MAX 256	/* workers.count's largest */
 
+bool agent_lease_stale(struct agent *ag)
+{
+	return time_mono_ns() - atomic_load(&ag->last_renew_ns) >
+	       (long long)ag->cfg.lease * 750000000LL;
+}
+
 /* Stop every run whose lease could not be renewed: killed (no always()
  * steps: another agent may start the run again at any moment), and its
  * result not reported. */
@@ -85,6 +91,8 @@ static void *heartbeat_main(void *arg)
 	struct queue *q = NULL;
 	struct err e = ERR_INIT;
 	long long last_recover = 0, last_ok = time_mono_ns();
+
+	atomic_store(&ag->last_renew_ns, last_ok);
 	long long held[HELD_MAX];
 	size_t n_held;
 
@@ -125,10 +133,13 @@ static void *heartbeat_main(void *arg)
 			q = NULL;
 		} else if (q) {
 			last_ok = time_mono_ns();
+			atomic_store(&ag->last_renew_ns, last_ok);
 		}
 		/* leases not renewed for three quarters of their life: other
-		 * agents may soon take these runs, so they stop here */
-		if (time_mono_ns() - last_ok > (long long)lease * 750000000LL)
+		 * agents may soon take these runs, so they stop here (the
+		 * workers check too, for when this thread hangs in a call to a
+		 * database that stopped answering) */
+		if (agent_lease_stale(ag))
 			fence(ag, lease);
 		json_array_foreach(cancel, i, id)
 			agent_cancel_local(ag, (long long)json_integer_value(id));

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -389,6 +390,46 @@ static int finish(struct agent *ag, struct queue **q, long long id,
 	return -1;
 }
 
+/*
+ * Wait until the run's child has ended, without reaping it (its pid
+ * cannot be reused while the slot names it). Every half second, whether
+ * the leases are still renewed: when not, the run is stopped here, even
+ * if the heartbeat itself hangs in a database call.
+ */
+static void wait_child(struct agent *ag, struct worker *w, pid_t pid)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	for (;;) {
+		siginfo_t si;
+
+		memset(&si, 0, sizeof(si));
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+			poll(&p, 1, 500);
+		} else {
+			usleep(50 * 1000);
+		}
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+		    si.si_pid == pid)
+			break;
+		if (agent_lease_stale(ag)) {
+			pthread_mutex_lock(&ag->lock);
+			if (!w->lost) {
+				w->lost = true;
+				w->cancel_sent = true;
+				kill(-pid, SIGKILL);
+				log_msg(LOG_ERROR, "agent: run %lld stopped: its lease was not "
+					"renewed (the queue is unreachable)", w->run_id);
+			}
+			pthread_mutex_unlock(&ag->lock);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+}
+
 static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 {
 	struct agent *ag = w->ag;
@@ -450,14 +491,7 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	if (w->cancel_sent)
 		kill(pid, SIGTERM);
 	pthread_mutex_unlock(&ag->lock);
-	{
-		siginfo_t si;
-
-		/* ended but not reaped: its pid cannot be reused until the
-		 * slot no longer names it */
-		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
-			;
-	}
+	wait_child(ag, w, pid);
 	pthread_mutex_lock(&ag->lock);
 	w->child = 0;
 	cancelled = w->cancel_sent;

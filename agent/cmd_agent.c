@@ -269,6 +269,8 @@ static int serve(struct agent *ag)
 	}
 
 	ag->started_ns = time_mono_ns();
+	/* the recovery above was this agent's first word to the queue */
+	atomic_store(&ag->last_renew_ns, time_mono_ns());
 	if (agent_intake_start(ag, &intake, &e) < 0)
 		goto fail;
 	agent_workers_start(ag, &e);
