@@ -11,17 +11,20 @@ intake: wrk (Debian's) with a Lua script posts signed GitHub push
     2,000 deliveries/s on SQLite and on PostgreSQL. The runs the deliveries
     make point at a closed port, so the one worker fails them at once
     instead of competing with the intake for the two cores.
-latency: from a delivery's arrival to the first step's start (the step
-    prints its own start time, `date +%s%N`), BENCH_AGENT_LATENCY (default
-    200) deliveries one after another, the repository mirrored (the
-    commit is in the agent's mirror, so no fetch), a one-step workflow in
-    the strict sandbox. Side by side: `gantry run` started by hand on the
-    same checkout, from the command's start to the same step's start.
-    Target p50 under 20 ms, p99 under 100 ms.
-memory: the agent's resident set (VmRSS) idle after start, and after
-    BENCH_AGENT_RUNS (default 10,000) runs (pushes no workflow runs on:
-    each still a delivery, a checkout, a `gantry run` and a result).
-    Target: idle under 10 MB, growth under 2 MB.
+latency: from a delivery's arrival to the first step's start, as gantry
+    records it (steps[].started_ms of the run) and as the step sees it
+    (it prints its own start time, `date +%s%N`), BENCH_AGENT_LATENCY
+    (default 200) deliveries one after another, the repository mirrored
+    (the commit is in the agent's mirror, so no fetch), a one-step
+    workflow, with the strict sandbox and with WORKERS__SANDBOX=off; the
+    agents' data and TMPDIR on /dev/shm unless BENCH_DISK=1 (file creation
+    on this VM's disk costs up to a millisecond each). Side by side:
+    `gantry run` started by hand on the same work tree. Target p50 under
+    20 ms, p99 under 100 ms.
+memory: the agent's VmRSS, RssAnon (private) and PSS idle after start,
+    and after BENCH_AGENT_RUNS (default 10,000) runs (pushes no workflow
+    runs on: each still a delivery, a claim, a `gantry run --clone` child
+    and a result). Target: idle under 10 MB, growth under 2 MB.
 """
 import json
 import os
