@@ -9,15 +9,10 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "http_reply.h"
 
 #define AGENT_API_MAX_BODY (1024 * 1024)
 
-/* Queue a response; body (owned, freed by MHD) / j (reference stolen). */
-enum MHD_Result http_answer(struct MHD_Connection *c, unsigned status,
-			    const char *type, char *body);
-enum MHD_Result http_json(struct MHD_Connection *c, unsigned status, json_t *j);
-enum MHD_Result http_error(struct MHD_Connection *c, unsigned status,
-			   const char *msg);
 
 /* /runs and below; body is the request's (NUL-terminated). */
 enum MHD_Result agent_api(struct agent *ag, struct MHD_Connection *c,

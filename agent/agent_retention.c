@@ -104,24 +104,33 @@ static long long log_age_max(struct sweep *s, int dfd, const char *name)
 	return compressed ? RET_LEFTOVER_S : s->keep_s;
 }
 
-static void sweep_logs(struct sweep *s)
+/* A folder to sweep, opened without following a link (*dfd its fd,
+ * owned by the DIR); NULL when it is missing or unreadable. */
+static DIR *open_dir(const char *path, int *dfd)
 {
-	int dfd = open(s->ag->logs_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		       O_CLOEXEC);
-	struct dirent *de;
 	DIR *d;
 
-	if (dfd < 0) {
+	*dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*dfd < 0) {
 		if (errno != ENOENT)
-			log_msg(LOG_WARN, "agent: retention: cannot read %s: %s",
-				s->ag->logs_dir, strerror(errno));
-		return;
+			log_msg(LOG_WARN, "agent: retention: cannot read %s: %s", path,
+				strerror(errno));
+		return NULL;
 	}
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
+	d = fdopendir(*dfd);
+	if (!d)
+		close(*dfd);
+	return d;
+}
+
+static void sweep_logs(struct sweep *s)
+{
+	struct dirent *de;
+	int dfd;
+	DIR *d = open_dir(s->ag->logs_dir, &dfd);
+
+	if (!d)
 		return;
-	}
 	for (long n = 0; n < RET_SCAN_MAX && (de = readdir(d)); n++) {
 		long long age_max = log_age_max(s, dfd, de->d_name);
 
@@ -148,22 +157,12 @@ static void sweep_logs(struct sweep *s)
 
 static void sweep_runs(struct sweep *s)
 {
-	int dfd = open(s->ag->runs_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		       O_CLOEXEC);
 	struct dirent *de;
-	DIR *d;
+	int dfd;
+	DIR *d = open_dir(s->ag->runs_dir, &dfd);
 
-	if (dfd < 0) {
-		if (errno != ENOENT)
-			log_msg(LOG_WARN, "agent: retention: cannot read %s: %s",
-				s->ag->runs_dir, strerror(errno));
+	if (!d)
 		return;
-	}
-	d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return;
-	}
 	for (long n = 0; n < RET_SCAN_MAX && (de = readdir(d)); n++) {
 		long long id = id_of(de->d_name, "");
 		char *path;

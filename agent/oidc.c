@@ -8,6 +8,7 @@
  * refused, connections are limited and time out.
  */
 #include "oidc.h"
+#include "http_reply.h"
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
 #include "../lib/mask.h"
@@ -242,29 +243,6 @@ static struct oidc_job *find_job(struct oidc_issuer *is, const char *bearer)
 	return hit;
 }
 
-static enum MHD_Result answer(struct MHD_Connection *c, unsigned status,
-			      const char *type, char *body)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(
-		strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	enum MHD_Result ret;
-
-	MHD_add_response_header(r, "Content-Type", type);
-	MHD_add_response_header(r, "Cache-Control", "no-store");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result answer_json(struct MHD_Connection *c, unsigned status,
-				   json_t *j)
-{
-	char *s = json_dumps(j, JSON_COMPACT);
-
-	json_decref(j);
-	return answer(c, status, "application/json", s ? s : xstrdup("{}"));
-}
-
 static enum MHD_Result token_request(struct oidc_issuer *is,
 				     struct MHD_Connection *c)
 {
@@ -280,7 +258,7 @@ static enum MHD_Result token_request(struct oidc_issuer *is,
 	enum MHD_Result ret;
 
 	if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-		return answer_json(c, 401, json_pack("{s:s}", "message",
+		return http_json(c, 401, json_pack("{s:s}", "message",
 			"a job token is required (Authorization: Bearer)"));
 	pthread_mutex_lock(&is->mu);
 	job = find_job(is, auth + 7);
@@ -290,7 +268,7 @@ static enum MHD_Result token_request(struct oidc_issuer *is,
 	}
 	pthread_mutex_unlock(&is->mu);
 	if (!claims)
-		return answer_json(c, 401, json_pack("{s:s}", "message",
+		return http_json(c, 401, json_pack("{s:s}", "message",
 			"the job token is not valid (the job has ended?)"));
 	if (!aud || !*aud) {
 		/* GitHub's default audience: the repository owner's URL */
@@ -303,19 +281,19 @@ static enum MHD_Result token_request(struct oidc_issuer *is,
 	}
 	json_object_del(claims, "_server_url");
 	if (strlen(aud) > AUDIENCE_MAX) {
-		ret = answer_json(c, 400, json_pack("{s:s}", "message",
+		ret = http_json(c, 400, json_pack("{s:s}", "message",
 						    "audience is too long"));
 		goto done;
 	}
 	if (oidc_mint(&jwt, is, claims, aud, (long long)time(NULL), &e) < 0) {
-		ret = answer_json(c, 500, json_pack("{s:s}", "message", e.msg));
+		ret = http_json(c, 500, json_pack("{s:s}", "message", e.msg));
 		goto done;
 	}
 	/* masked before the step can print it (unregister happens before
 	 * the run's mask goes) */
 	if (mask)
 		mask_add(mask, jwt);
-	ret = answer_json(c, 200, json_pack("{s:i,s:s}", "count", 1,
+	ret = http_json(c, 200, json_pack("{s:i,s:s}", "count", 1,
 					    "value", jwt));
 done:
 	if (jwt)
@@ -341,7 +319,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	if (*upload_size)
 		return MHD_NO;	/* no bodies here: close */
 	if (strcmp(method, "GET") != 0)
-		return answer_json(c, 405, json_pack("{s:s}", "message",
+		return http_json(c, 405, json_pack("{s:s}", "message",
 						     "only GET"));
 	if (strcmp(url, TOKEN_PATH) == 0)
 		return token_request(is, c);
@@ -350,11 +328,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		iss = issuer_locked(is);
 		j = oidc_discovery(iss ? iss : "", is->alg);
 		pthread_mutex_unlock(&is->mu);
-		return answer_json(c, 200, j);
+		return http_json(c, 200, j);
 	}
 	if (strcmp(url, JWKS_PATH) == 0)
-		return answer_json(c, 200, oidc_jwks(is));
-	return answer_json(c, 404, json_pack("{s:s}", "message", "not found"));
+		return http_json(c, 200, oidc_jwks(is));
+	return http_json(c, 404, json_pack("{s:s}", "message", "not found"));
 }
 
 /* Start the endpoint once; under is->mu. */
