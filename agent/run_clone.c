@@ -14,10 +14,12 @@
 #include "run.h"
 #include "run_clone.h"
 
+#include "../lib/fs.h"
 #include "../lib/git.h"
 #include "../lib/jsonx.h"
 #include "../lib/util.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,30 @@ static bool hex40(const char *s)
 		if (!strchr("0123456789abcdef", s[n]))
 			return false;
 	return n == 40 && strspn(s, "0") != 40;
+}
+
+/* A folder --clone may make its work tree: missing, empty, or a work
+ * tree already (its .git there), since the checkout removes whatever the
+ * commit does not have. */
+static bool usable_dir(const char *dir)
+{
+	char *git = fs_join(dir, ".git");
+	bool ok = fs_exists(git);
+	DIR *d;
+	struct dirent *de;
+
+	free(git);
+	if (ok || !fs_exists(dir))
+		return true;
+	d = opendir(dir);
+	if (!d)
+		return false;
+	ok = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			ok = false;
+	closedir(d);
+	return ok;
 }
 
 bool run_clone_token_ok(const char *url)
@@ -62,6 +88,12 @@ int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
 	if (o->token && run_clone_token_ok(o->url))
 		cr.token = o->token;
 	cr.ca_bundle = o->ca_bundle;
+	if (!usable_dir(o->dir)) {
+		err_set(e, ERR_INVALID, "%s is neither empty nor a checkout: --clone "
+			"cleans its folder (untracked files are removed); give it a new "
+			"or empty folder", o->dir);
+		goto done;
+	}
 	if (gitx_init(e) < 0)
 		goto done;
 	mirror = gitx_mirror_path(o->cache_dir, o->url);
