@@ -146,8 +146,9 @@ void agent_metrics_steps(struct agent *ag, const json_t *summary);
  * and their rows through q, logs, git mirrors) and what crashed runs left
  * (DATA_DIR/runs/ID, live logs no worker holds); nothing when it is 0.
  * Bounded per call (files removed, time pruning): what is left is the
- * next call's. Never fails: problems are logged. */
-void agent_retention_sweep(struct agent *ag, struct queue *q);
+ * next call's. Never fails: problems are logged. True when it stopped
+ * with more left to do. */
+bool agent_retention_sweep(struct agent *ag, struct queue *q);
 /* The thread that sweeps at start and every hour, until ag->stopping. */
 int agent_retention_start(struct agent *ag, pthread_t *th, struct err *e);
 

@@ -102,6 +102,22 @@ static bool safe_chars(const char *s, const char *extra, size_t max)
 	return n <= max && !strstr(s, "..");
 }
 
+/* Whether a clone URL carries credentials: any user in an http(s) URL, a
+ * password in an ssh one (they would show in the run's argv). */
+static bool url_has_secret(const char *url)
+{
+	const char *a = strstr(url, "://"), *end, *at;
+
+	if (!a)
+		return false;	/* git@host:path */
+	a += 3;
+	end = a + strcspn(a, "/");
+	at = memchr(a, '@', (size_t)(end - a));
+	if (!at)
+		return false;
+	return !str_starts_with(url, "ssh://") || memchr(a, ':', (size_t)(at - a));
+}
+
 /* A workflow_dispatch input's name, as GitHub allows them. */
 static bool input_name(const char *k)
 {
@@ -170,6 +186,9 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 			   str_starts_with(url, "ssh://") || str_starts_with(url, "git@")) ||
 		 strpbrk(url, " \t\r\n"))
 		snprintf(msg, sizeof(msg), "\"clone_url\" must be an http(s) or ssh URL");
+	else if (url_has_secret(url))
+		snprintf(msg, sizeof(msg), "\"clone_url\" must not carry credentials "
+			 "(GIT__TOKEN is the agent's)");
 	else if (!url_names_repo(url, repo))
 		snprintf(msg, sizeof(msg), "\"clone_url\" must be the repository's: its "
 			 "path must end with \"repo\"");
@@ -398,6 +417,10 @@ static enum MHD_Result run_logs(struct agent *ag, struct MHD_Connection *c,
 	json_decref(run);
 	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, log_read,
 					      ls, log_free);
+	if (!r) {
+		log_free(ls);
+		return MHD_NO;
+	}
 	MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
 	ret = MHD_queue_response(c, 200, r);

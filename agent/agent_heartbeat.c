@@ -60,6 +60,9 @@ bool agent_cancel_local(struct agent *ag, long long run_id)
 
 bool agent_lease_stale(struct agent *ag)
 {
+	/* with SQLite no other agent can take a run: nothing to fence */
+	if (str_starts_with(ag->cfg.queue_url, "sqlite://"))
+		return false;
 	return time_mono_ns() - atomic_load(&ag->last_renew_ns) >
 	       (long long)ag->cfg.lease * 750000000LL;
 }
@@ -90,7 +93,7 @@ static void *heartbeat_main(void *arg)
 	struct agent *ag = arg;
 	struct queue *q = NULL;
 	struct err e = ERR_INIT;
-	long long last_recover = 0, last_ok = time_mono_ns();
+	long long last_recover = 0, last_ok = time_mono_ns(), beat_start;
 
 	atomic_store(&ag->last_renew_ns, last_ok);
 	long long held[HELD_MAX];
@@ -126,13 +129,15 @@ static void *heartbeat_main(void *arg)
 			if (ag->workers[k].run_id && !ag->workers[k].lost)
 				held[n_held++] = ag->workers[k].run_id;
 		pthread_mutex_unlock(&ag->lock);
+		beat_start = time_mono_ns();
 		if (q && queue_heartbeat(q, lease, held, n_held, &cancel, &e) < 0) {
 			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
 			err_clear(&e);
 			queue_close(q);
 			q = NULL;
 		} else if (q) {
-			last_ok = time_mono_ns();
+			/* the leases were written at the start of the call */
+			last_ok = beat_start;
 			atomic_store(&ag->last_renew_ns, last_ok);
 		}
 		/* leases not renewed for three quarters of their life: other
@@ -160,7 +165,8 @@ static void *heartbeat_main(void *arg)
 			}
 		}
 		/* a third of the lease, in steps, so that stopping is quick */
-		for (long t = 0; t < lease * 1000 / 3; t += 100) {
+		/* a third of the lease; a second after a failed beat */
+		for (long t = 0; t < (last_ok == beat_start ? lease * 1000 / 3 : 1000); t += 100) {
 			pthread_mutex_lock(&ag->lock);
 			if (ag->stopping) {
 				pthread_mutex_unlock(&ag->lock);

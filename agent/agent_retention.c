@@ -210,7 +210,7 @@ static void report(const struct sweep *s, long days)
 	buf_release(&line);
 }
 
-void agent_retention_sweep(struct agent *ag, struct queue *q)
+bool agent_retention_sweep(struct agent *ag, struct queue *q)
 {
 	struct sweep s = { .ag = ag, .now = time(NULL), .budget = RET_REMOVE_MAX };
 	struct err e = ERR_INIT;
@@ -222,7 +222,7 @@ void agent_retention_sweep(struct agent *ag, struct queue *q)
 	days = ag->cfg.retention_days;
 	pthread_rwlock_unlock(&ag->cfg_lock);
 	if (days <= 0)
-		return;
+		return false;
 	s.keep_s = (long long)days * 86400;
 	r = q ? queue_prune(q, queue_now_ms() - s.keep_s * 1000, &s.runs, &e) : 0;
 	if (r < 0)
@@ -240,6 +240,7 @@ void agent_retention_sweep(struct agent *ag, struct queue *q)
 		log_msg(LOG_WARN, "agent: retention: %zu files or folders could not"
 			" be removed", s.failed);
 	report(&s, days);
+	return s.more;
 }
 
 /* The housekeeping thread: a sweep at start, then every hour (sooner
@@ -255,8 +256,9 @@ static void *retention_main(void *arg)
 		if (!q && queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e) == 0)
 			queue_relax_sync(q);
 		err_clear(&e);
-		agent_retention_sweep(ag, q);
-		for (long t = 0; t < 3600L * 10; t++) {
+		bool more = agent_retention_sweep(ag, q);
+
+		for (long t = 0; t < (more ? 60L : 3600L) * 10; t++) {
 			bool stopping;
 
 			pthread_mutex_lock(&ag->lock);

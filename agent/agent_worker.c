@@ -230,7 +230,9 @@ static pid_t spawn(struct strv *argv, struct strv *env, int log_fd, struct err *
 		dup2(log_fd, 2);
 		/* nothing else of the agent's: libraries open descriptors
 		 * without close-on-exec (curl's sockets, zlib's files) */
-		syscall(SYS_close_range, 3U, ~0U, 0U);
+		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+			for (int fd = 3; fd < 65536; fd++)
+				close(fd);
 		execve(argv->v[0], argv->v, env->v);
 		if (write(2, msg, sizeof(msg) - 1) < 0)
 			_exit(127);
@@ -488,7 +490,9 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	}
 	pthread_mutex_lock(&ag->lock);
 	w->child = pid;
-	if (w->cancel_sent)
+	if (w->lost)
+		kill(-pid, SIGKILL);
+	else if (w->cancel_sent)
 		kill(pid, SIGTERM);
 	pthread_mutex_unlock(&ag->lock);
 	wait_child(ag, w, pid);
@@ -512,10 +516,13 @@ finish:
 	lost = w->lost;
 	pthread_mutex_unlock(&ag->lock);
 	if (lost) {
-		status = "failure";
-		free(error);
-		error = xasprintf("the agent could not renew its lease on the run and "
-				  "stopped it (another agent may run it again)");
+		/* a lost run, as if this agent had died: no result and no
+		 * status from here; its lease runs out (it is no longer
+		 * renewed) and the queue recovers it as QUEUE__ON_LOST says,
+		 * counting the attempt */
+		say(ag, log_fd, "run %lld: stopped: the agent could not renew its lease; "
+		    "the queue recovers it when the lease runs out", r->id);
+		goto done;
 	}
 	say(ag, log_fd, "run %lld: %s%s%s", r->id, status, error ? ": " : "",
 	    error ? error : "");
@@ -534,8 +541,6 @@ finish:
 		goto done;
 	}
 	count_finished(ag, status);
-	if (lost)
-		goto done;
 	state = !strcmp(status, "success") || !strcmp(status, "skipped") ? "success" :
 		!strcmp(status, "failure") ? "failure" : "error";
 	err_clear(&e);
@@ -601,6 +606,12 @@ static void *worker_main(void *arg)
 		}
 		gen = ag->work_gen;
 		pthread_mutex_unlock(&ag->lock);
+		if (agent_lease_stale(ag)) {
+			/* a run claimed now could not be kept: wait for the
+			 * heartbeat to reach the queue again */
+			sleep(1);
+			continue;
+		}
 		rc = queue_claim(q, &r, lease, &e);
 		if (rc < 0) {
 			log_msg(LOG_ERROR, "agent: worker %d: %s", w->index, e.msg);

@@ -7,7 +7,7 @@
  * process, which ends with it.
  *
  * The commit is --sha, else the event's "after" (a push), else its ref
- * (refs/heads/x, refs/tags/x: workflow_dispatch), else the remote's HEAD.
+ * (any refs/..., as workflow_dispatch gives it; an error when the remote lacks it), else the remote's HEAD.
  * The token (the GITHUB_TOKEN secret) is offered only over https, or over
  * http to this machine.
  */
@@ -83,7 +83,9 @@ int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
 	red = gitx_redact(o->url);
 	if (!want && hex40(jsonx_str(o->event, "after")))
 		want = jsonx_str(o->event, "after");
-	if (ref && !str_starts_with(ref, "refs/heads/") && !str_starts_with(ref, "refs/tags/"))
+	/* a ref the event names is the one to check out, or an error when
+	 * the remote lacks it: never the default branch instead */
+	if (ref && !str_starts_with(ref, "refs/"))
 		ref = NULL;
 	if (o->token && run_clone_token_ok(o->url))
 		cr.token = o->token;
