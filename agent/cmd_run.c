@@ -403,6 +403,8 @@ int cmd_run(int argc, char **argv)
 	char *artifact_store = NULL;
 	struct out out;
 	struct run_opts o = { 0 };
+	struct sbx_limits limits;
+	struct sbx_pool *pool = NULL;
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
 	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
 	char *fresh_ws = NULL, *cache_dir = NULL;
@@ -457,6 +459,15 @@ int cmd_run(int argc, char **argv)
 	} else {
 		event = json_object();
 	}
+	sbx_limits_default(&limits);
+	if (a.memory)
+		limits.memory_bytes = a.memory;
+	if (a.pids)
+		limits.pids_max = a.pids;
+	/* the first job's sandbox is made while the rest gets ready (the
+	 * checkout, loading): its cgroup move waits for the kernel */
+	if (!a.dry_run && !a.sandbox_off && !a.list && !a.graph)
+		sbx_pool_start(&pool, a.net, &limits);
 	if (a.clone && clone_first(&a, event, &out, &e) < 0)
 		goto fail;
 	workspace = fs_realpath(a.dir ? a.dir : ".");
@@ -574,11 +585,8 @@ int cmd_run(int argc, char **argv)
 	o.run_number = a.run_id ? a.run_id : 1;
 	o.sandbox = !a.sandbox_off;
 	o.net = a.net;
-	sbx_limits_default(&o.limits);
-	if (a.memory)
-		o.limits.memory_bytes = a.memory;
-	if (a.pids)
-		o.limits.pids_max = a.pids;
+	o.limits = limits;
+	o.pool = pool;
 	report_hidden_paths(&hide, temp);
 	for (size_t i = 0; i < a.hide.n; i++)
 		report_hide_path(&hide, a.hide.v[i]);
@@ -690,6 +698,7 @@ fail:
 	}
 	ret = 2;
 done:
+	sbx_pool_free(pool);
 	oidc_issuer_free(oidc);
 	free(artifact_store);
 	if (temp && !a.keep_temp)

@@ -184,7 +184,7 @@ int jobenv_sandbox(struct jobrun *jr, struct err *e)
 		so.ro = jr->ro;
 	}
 	so.limits = jr->run->o->limits;
-	if (sbx_job_new(&jr->sbx, &so, e) < 0)
+	if (sbx_job_new_from(&jr->sbx, sbx_pool_take(jr->run->o->pool), &so, e) < 0)
 		return err_wrap(e, "job %s", jr->in->label);
 	return 0;
 }

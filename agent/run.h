@@ -62,6 +62,8 @@ struct run_opts {
 	 * s3://bucket/prefix URL; the run's are under "<store>/<run_id>/" */
 	const char *artifact_store;
 	bool plan_remote;		/* dry run: gantry/s3-sync lists the bucket */
+	/* a job sandbox made ahead, for the first job (may be NULL) */
+	struct sbx_pool *pool;		/* borrowed */
 };
 
 /* Run wf. 0 with *summary (new reference) whatever the jobs' results;

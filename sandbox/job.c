@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -109,10 +110,16 @@ done:
 	return ret;
 }
 
-int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *e)
+/*
+ * The first half of a job's sandbox: the init in its namespaces, exec'ing
+ * gantry's binary, moved into its cgroups. Nothing of the job is known
+ * yet; the init waits for its configuration (job_configure).
+ */
+static int job_spawn(struct sbx_job **out, enum sbx_net net,
+		     const struct sbx_limits *limits, const char *self_exe,
+		     struct err *e)
 {
 	struct sbx_job *j = xcalloc(1, sizeof(*j));
-	struct buf cfg = BUF_INIT;
 	char *self = NULL;
 	char *argv[4] = { NULL, "__sandbox-init", "3", NULL };
 	char *envp[1] = { NULL };
@@ -127,11 +134,14 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 	*out = NULL;
 	j->pid = -1;
 	j->ctl = -1;
-	if (o->net != SBX_NET_HOST)
+	j->net = net;
+	j->limits = *limits;
+	j->t0 = t0;
+	if (net != SBX_NET_HOST)
 		flags |= CLONE_NEWNET;
 	if (userns)
 		flags |= CLONE_NEWUSER;
-	self = o->self_exe ? xstrdup(o->self_exe) : fs_realpath("/proc/self/exe");
+	self = self_exe ? xstrdup(self_exe) : fs_realpath("/proc/self/exe");
 	if (!self) {
 		err_sys(e, ERR_SANDBOX, "sandbox: cannot find gantry's own executable");
 		goto fail;
@@ -215,10 +225,31 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 		err_sys(e, ERR_SANDBOX, "sandbox: cannot talk to the job's init");
 		goto fail;
 	}
-	if (sbx_cgroup_new(&j->cg, &o->limits, e) < 0)
+	if (sbx_cgroup_new(&j->cg, limits, e) < 0)
 		goto fail;
 	if (j->cg && sbx_cgroup_add(j->cg, pid, e) < 0)
 		goto fail;
+	free(self);
+	*out = j;
+	return 0;
+fail:
+	free(self);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	sbx_job_free(j);
+	return -1;
+}
+
+/* The second half: the job's folders and limits to the init, which sets
+ * its file system up and answers READY. j is freed on failure. */
+static int job_configure(struct sbx_job *j, const struct sbx_job_opts *o,
+			 struct err *e)
+{
+	struct buf cfg = BUF_INIT;
+	bool userns = geteuid() != 0;
+
 	add_kv(&cfg, "workspace", o->workspace);
 	add_kv(&cfg, "temp", o->runner_temp);
 	add_kv(&cfg, "toolcache", o->tool_cache);
@@ -241,20 +272,48 @@ int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *
 	}
 	if (wait_ready(j, e) < 0)
 		goto fail;
-	j->setup_ns = time_mono_ns() - t0;
+	j->setup_ns = time_mono_ns() - j->t0;
 	buf_release(&cfg);
-	free(self);
-	*out = j;
 	return 0;
 fail:
 	buf_release(&cfg);
-	free(self);
-	if (sv[0] >= 0)
-		close(sv[0]);
-	if (sv[1] >= 0)
-		close(sv[1]);
 	sbx_job_free(j);
 	return -1;
+}
+
+int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o, struct err *e)
+{
+	struct sbx_job *j;
+
+	*out = NULL;
+	if (job_spawn(&j, o->net, &o->limits, o->self_exe, e) < 0 ||
+	    job_configure(j, o, e) < 0)
+		return -1;
+	*out = j;
+	return 0;
+}
+
+int sbx_job_prespawn(struct sbx_job **out, enum sbx_net net,
+		     const struct sbx_limits *limits, struct err *e)
+{
+	return job_spawn(out, net, limits, NULL, e);
+}
+
+int sbx_job_new_from(struct sbx_job **out, struct sbx_job *pre,
+		     const struct sbx_job_opts *o, struct err *e)
+{
+	*out = NULL;
+	if (!pre)
+		return sbx_job_new(out, o, e);
+	if (pre->net != o->net || o->self_exe ||
+	    memcmp(&pre->limits, &o->limits, sizeof(o->limits))) {
+		sbx_job_free(pre);
+		return sbx_job_new(out, o, e);
+	}
+	if (job_configure(pre, o, e) < 0)
+		return -1;
+	*out = pre;
+	return 0;
 }
 
 void sbx_job_signal(struct sbx_job *j, int sig)
@@ -300,4 +359,77 @@ void sbx_job_free(struct sbx_job *j)
 bool sbx_job_oom(struct sbx_job *j)
 {
 	return j->cg && sbx_cgroup_oom_killed(j->cg);
+}
+
+struct sbx_pool {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	bool joined;		/* under lock */
+	bool taken;		/* under lock */
+	enum sbx_net net;
+	struct sbx_limits limits;
+	struct sbx_job *job;	/* written by the thread, read after the join */
+};
+
+static void *pool_main(void *arg)
+{
+	struct sbx_pool *p = arg;
+	struct err e = ERR_INIT;
+
+	if (sbx_job_prespawn(&p->job, p->net, &p->limits, &e) < 0)
+		p->job = NULL;	/* the job makes its own, and reports why */
+	return NULL;
+}
+
+void sbx_pool_start(struct sbx_pool **out, enum sbx_net net,
+		    const struct sbx_limits *limits)
+{
+	struct sbx_pool *p = xcalloc(1, sizeof(*p));
+
+	p->net = net;
+	p->limits = *limits;
+	pthread_mutex_init(&p->lock, NULL);
+	if (pthread_create(&p->thread, NULL, pool_main, p)) {
+		p->joined = true;
+		p->taken = true;
+	}
+	*out = p;
+}
+
+/* under p->lock */
+static void pool_join(struct sbx_pool *p)
+{
+	if (!p->joined) {
+		pthread_join(p->thread, NULL);
+		p->joined = true;
+	}
+}
+
+struct sbx_job *sbx_pool_take(struct sbx_pool *p)
+{
+	struct sbx_job *j = NULL;
+
+	if (!p)
+		return NULL;
+	pthread_mutex_lock(&p->lock);
+	pool_join(p);
+	if (!p->taken) {
+		j = p->job;
+		p->job = NULL;
+		p->taken = true;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return j;
+}
+
+void sbx_pool_free(struct sbx_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	pool_join(p);
+	pthread_mutex_unlock(&p->lock);
+	sbx_job_free(p->job);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
 }

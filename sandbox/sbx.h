@@ -97,6 +97,31 @@ struct sbx_job;
 /* Fails (ERR_SANDBOX, with what to do) when isolation cannot be set up. */
 int sbx_job_new(struct sbx_job **out, const struct sbx_job_opts *o,
 		struct err *e);
+/*
+ * A job's sandbox in two halves, so that the slow one overlaps other work:
+ * sbx_job_prespawn makes the init, its namespaces and cgroups (moving a
+ * process into a cgroup v1 controller waits for the kernel, 10 ms and
+ * more) before the job's folders are known; sbx_job_new_from finishes it
+ * for o, or, when pre was made with other network or limits (or is NULL),
+ * frees it and makes a new one. pre is consumed either way.
+ */
+int sbx_job_prespawn(struct sbx_job **out, enum sbx_net net,
+		     const struct sbx_limits *limits, struct err *e);
+int sbx_job_new_from(struct sbx_job **out, struct sbx_job *pre,
+		     const struct sbx_job_opts *o, struct err *e);
+
+/*
+ * A pool of one: a sandbox prespawned in a thread of its own, for the
+ * first job that asks (sbx_pool_take waits for the thread; thread-safe;
+ * NULL after the first call or when prespawning failed, and the caller
+ * then makes its own). sbx_pool_free frees what nobody took.
+ */
+struct sbx_pool;
+void sbx_pool_start(struct sbx_pool **out, enum sbx_net net,
+		    const struct sbx_limits *limits);
+struct sbx_job *sbx_pool_take(struct sbx_pool *p);
+void sbx_pool_free(struct sbx_pool *p);
+
 /* As sbx_run, inside the job's sandbox. */
 int sbx_job_run(struct sbx_job *j, struct sbx_result *out,
 		const struct sbx_opts *o, struct err *e);
