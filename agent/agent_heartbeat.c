@@ -67,6 +67,28 @@ bool agent_lease_stale(struct agent *ag)
 	       (long long)ag->cfg.lease * 750000000LL;
 }
 
+/* A run this agent carries out that the queue gives to another (its
+ * lease ran out before a renewal reached the database: a paused machine,
+ * a clock stepped on the database's host): stopped here, not reported. */
+static void taken_over(struct agent *ag, long long run_id)
+{
+	pthread_mutex_lock(&ag->lock);
+	for (size_t i = 0; i < ag->n_workers; i++) {
+		struct worker *w = &ag->workers[i];
+
+		/* only a run still going: one that just ended may have
+		 * stored its own result a moment ago */
+		if (w->run_id != run_id || w->lost || w->child <= 0)
+			continue;
+		w->lost = true;
+		w->cancel_sent = true;
+		kill(-w->child, SIGKILL);
+		log_msg(LOG_ERROR, "agent: run %lld stopped: it is no longer this agent's "
+			"(its lease ran out and the queue took it back)", run_id);
+	}
+	pthread_mutex_unlock(&ag->lock);
+}
+
 /* Stop every run whose lease could not be renewed: killed (no always()
  * steps: another agent may start the run again at any moment), and its
  * result not reported. */
@@ -100,7 +122,7 @@ static void *heartbeat_main(void *arg)
 	size_t n_held;
 
 	for (;;) {
-		json_t *cancel = NULL, *id;
+		json_t *cancel = NULL, *gone = NULL, *id;
 		struct timespec ts;
 		bool fail;
 		long lease, max_attempts;
@@ -130,7 +152,7 @@ static void *heartbeat_main(void *arg)
 				held[n_held++] = ag->workers[k].run_id;
 		pthread_mutex_unlock(&ag->lock);
 		beat_start = time_mono_ns();
-		if (q && queue_heartbeat(q, lease, held, n_held, &cancel, &e) < 0) {
+		if (q && queue_heartbeat(q, lease, held, n_held, &cancel, &gone, &e) < 0) {
 			log_msg(LOG_ERROR, "agent: heartbeat: %s", e.msg);
 			err_clear(&e);
 			queue_close(q);
@@ -148,6 +170,10 @@ static void *heartbeat_main(void *arg)
 			fence(ag, lease);
 		json_array_foreach(cancel, i, id)
 			agent_cancel_local(ag, (long long)json_integer_value(id));
+		json_array_foreach(gone, i, id)
+			taken_over(ag, (long long)json_integer_value(id));
+		json_decref(gone);
+		gone = NULL;
 		json_decref(cancel);
 		malloc_trim(0);
 		if (q && time_mono_ns() - last_recover > (long long)lease * 500000000LL) {

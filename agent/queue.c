@@ -110,9 +110,9 @@ int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
 }
 
 int queue_heartbeat(struct queue *q, long lease_s, const long long *held,
-		    size_t n_held, json_t **cancel, struct err *e)
+		    size_t n_held, json_t **cancel, json_t **gone, struct err *e)
 {
-	return q->ops->heartbeat(q, lease_s, held, n_held, cancel, e);
+	return q->ops->heartbeat(q, lease_s, held, n_held, cancel, gone, e);
 }
 
 int queue_recover(struct queue *q, const char *agent_id, bool fail,

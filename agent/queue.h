@@ -119,9 +119,11 @@ int queue_claim(struct queue *q, struct queue_run *out, long lease_s,
  * longer carries out, such as one whose result could not be stored, is
  * left to expire and be recovered). *cancel (new reference, an array of
  * run IDs, may be empty) gets those of held whose cancellation was asked
- * for (queue_cancel). */
+ * for (queue_cancel); *gone (the same) those of held that are no longer
+ * this agent's running runs (recovered by another agent after their lease
+ * ran out, say): the agent must stop them. */
 int queue_heartbeat(struct queue *q, long lease_s, const long long *held,
-		    size_t n_held, json_t **cancel, struct err *e);
+		    size_t n_held, json_t **cancel, json_t **gone, struct err *e);
 
 /*
  * Recover lost runs: running runs whose lease expired before now_ms, or,

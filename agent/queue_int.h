@@ -18,7 +18,8 @@ struct queue_ops {
 	int (*claim)(struct queue *q, struct queue_run *out, long lease_s,
 		     struct err *e);
 	int (*heartbeat)(struct queue *q, long lease_s, const long long *held,
-			 size_t n_held, json_t **cancel, struct err *e);
+			 size_t n_held, json_t **cancel, json_t **gone,
+			 struct err *e);
 	int (*recover)(struct queue *q, const char *agent_id, bool fail,
 		       long max_attempts, long long now_ms, size_t *n,
 		       struct err *e);

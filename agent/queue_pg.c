@@ -478,7 +478,8 @@ static int pg_claim(struct queue *base, struct queue_run *out, long lease_s,
  * whose cancellation was asked for. $3: held as a bigint[] literal.
  */
 static int pg_heartbeat(struct queue *base, long lease_s, const long long *held,
-			size_t n_held, json_t **cancel, struct err *e)
+			size_t n_held, json_t **cancel, json_t **gone,
+			struct err *e)
 {
 	struct queue_pg *q = (struct queue_pg *)base;
 	struct pg_num nlease, nid;
@@ -500,14 +501,25 @@ static int pg_heartbeat(struct queue *base, long lease_s, const long long *held,
 		    " u AS (UPDATE runs SET lease_until_ms = t.ms + $2::bigint"
 		    " FROM t WHERE agent = $1 AND status = 'running'"
 		    " AND id = ANY($3::bigint[]) RETURNING id, cancel_requested)"
-		    " SELECT id FROM u WHERE cancel_requested <> 0 ORDER BY id",
+		    " SELECT id, cancel_requested FROM u ORDER BY id",
 		    3, p, e);
 	buf_release(&ids);
 	if (r < 0)
 		return r;
 	*cancel = json_array();
+	*gone = json_array();
 	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(*cancel, json_integer(pg_col_ll(res, i, 0)));
+		if (pg_col_ll(res, i, 1) != 0)
+			json_array_append_new(*cancel, json_integer(pg_col_ll(res, i, 0)));
+	/* held runs the update did not touch are no longer this agent's */
+	for (size_t k = 0; k < n_held; k++) {
+		bool renewed = false;
+
+		for (int i = 0; i < PQntuples(res) && !renewed; i++)
+			renewed = pg_col_ll(res, i, 0) == held[k];
+		if (!renewed)
+			json_array_append_new(*gone, json_integer(held[k]));
+	}
 	PQclear(res);
 	return 0;
 }

@@ -475,6 +475,7 @@ struct beat_ctx {
 	const long long *held;
 	size_t n_held;
 	json_t *cancel;
+	json_t *gone;
 };
 
 static int beat_tx(struct qsql *q, void *ctx, struct err *e)
@@ -486,12 +487,18 @@ static int beat_tx(struct qsql *q, void *ctx, struct err *e)
 	int r;
 
 	json_array_clear(c->cancel);
+	json_array_clear(c->gone);
 	if (run(q, e, "heartbeat", ST_AGENT_BEAT, "si", me, now) < 0)
 		return -1;
-	for (size_t i = 0; i < c->n_held; i++)
-		if (run(q, e, "heartbeat: leases", ST_LEASE_RENEW, "sii", me,
-			now + (long long)c->lease_s * 1000, c->held[i]) < 0)
+	for (size_t i = 0; i < c->n_held; i++) {
+		int n = run(q, e, "heartbeat: leases", ST_LEASE_RENEW, "sii", me,
+			    now + (long long)c->lease_s * 1000, c->held[i]);
+
+		if (n < 0)
 			return -1;
+		if (n == 0)
+			json_array_append_new(c->gone, json_integer(c->held[i]));
+	}
 	s = qsql_prep(q, ST_CANCEL_ASKED, "s", me);
 	while ((r = qsql_step(q, s, "heartbeat: cancellations", e)) > 0) {
 		long long id = sqlite3_column_int64(s, 0);
@@ -504,15 +511,18 @@ static int beat_tx(struct qsql *q, void *ctx, struct err *e)
 }
 
 static int qsql_heartbeat(struct queue *base, long lease_s, const long long *held,
-			  size_t n_held, json_t **cancel, struct err *e)
+			  size_t n_held, json_t **cancel, json_t **gone,
+			  struct err *e)
 {
-	struct beat_ctx c = { lease_s, held, n_held, json_array() };
+	struct beat_ctx c = { lease_s, held, n_held, json_array(), json_array() };
 
 	if (qsql_tx_run((struct qsql *)base, true, beat_tx, &c, "heartbeat", e) < 0) {
 		json_decref(c.cancel);
+		json_decref(c.gone);
 		return -1;
 	}
 	*cancel = c.cancel;
+	*gone = c.gone;
 	return 0;
 }
 

@@ -356,42 +356,55 @@ static void case_heartbeat(const char *url)
 	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
 	long long now = queue_now_ms(), id1, id2;
 	struct err e = ERR_INIT;
-	json_t *cancel = NULL;
+	json_t *cancel = NULL, *gone = NULL;
 
 	id1 = add_one(a, "d:1");
 	id2 = add_one(a, "d:2");
 	assert_int_equal(claim_one(a, 1), id1);
 	assert_int_equal(claim_one(b, 1), id2);
 	/* a renews for 10 minutes; b does not */
-	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &gone, &e), 0);
 	assert_true(json_is_array(cancel));
 	assert_int_equal(json_array_size(cancel), 0);
+	assert_int_equal(json_array_size(gone), 0);
 	json_decref(cancel);
+	json_decref(gone);
 	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 1);
 	assert_status(a, id1, "running");
 	assert_status(a, id2, "queued");
+	/* b still thinks it holds id2, which the queue took back: gone */
+	assert_int_equal(queue_heartbeat(b, 600, &id2, 1, &cancel, &gone, &e), 0);
+	assert_int_equal(json_array_size(gone), 1);
+	assert_int_equal(json_integer_value(json_array_get(gone, 0)), id2);
+	json_decref(cancel);
+	json_decref(gone);
 
 	/* a cancellation is handed to the agent that holds the run only */
 	assert_int_equal(queue_cancel(b, id1, &e), 1);
-	assert_int_equal(queue_heartbeat(b, 600, &id2, 1, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(b, 600, &id2, 1, &cancel, &gone, &e), 0);
 	assert_int_equal(json_array_size(cancel), 0);
 	json_decref(cancel);
-	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
+	json_decref(gone);
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &gone, &e), 0);
 	assert_int_equal(json_array_size(cancel), 1);
 	assert_int_equal(json_integer_value(json_array_get(cancel, 0)), id1);
+	assert_int_equal(json_array_size(gone), 0);
 	json_decref(cancel);
+	json_decref(gone);
 	assert_status(a, id1, "running");
 	/* only the runs named as held are renewed, even of this agent's */
 	assert_int_equal(claim_one(a, 1), id2);	/* queued again above */
-	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(a, 600, &id1, 1, &cancel, &gone, &e), 0);
 	json_decref(cancel);
+	json_decref(gone);
 	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 1);
 	assert_status(a, id2, "queued");
 	/* a run the agent no longer names as held is left to expire, and
 	 * its cancellation is no longer handed out */
-	assert_int_equal(queue_heartbeat(a, 600, NULL, 0, &cancel, &e), 0);
+	assert_int_equal(queue_heartbeat(a, 600, NULL, 0, &cancel, &gone, &e), 0);
 	assert_int_equal(json_array_size(cancel), 0);
 	json_decref(cancel);
+	json_decref(gone);
 	assert_int_equal(recover(a, NULL, false, 5, now + 300000), 0);
 	assert_int_equal(recover(a, NULL, false, 5, now + 700000), 1);
 	assert_status(a, id1, "queued");
