@@ -11,6 +11,7 @@
  * it); values quoted from the payload are escaped to printable ASCII.
  */
 #include "webhook.h"
+#include "webhook_int.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -26,19 +27,6 @@
 #include "../lib/jsonx.h"
 #include "../lib/mask.h"
 #include "../lib/util.h"
-
-#define MAX_DEPTH	64	/* JSON nesting */
-#define MAX_DELIVERY	128	/* characters of a delivery ID */
-#define MAX_EVENT	64	/* characters of an event name */
-#define MAX_REF		255
-#define MAX_REPO	255
-#define MAX_URL		2048
-#define MAX_NAME	255	/* logins, default branch */
-#define MAX_PATHS	3000	/* distinct paths before they count as unknown */
-#define GITHUB_MAX_COMMITS 2048	/* a push event lists at most this many commits */
-#define PATH_SLOTS	8192	/* hash set size: a power of two > 2 * MAX_PATHS */
-#define QUOTE_MAX	255	/* characters of a value quoted in a message */
-#define QUOTE_BUF	(QUOTE_MAX * 4 + 3)
 
 static const char zero_sha[41] = "0000000000000000000000000000000000000000";
 
@@ -100,170 +88,6 @@ void webhook_hmac_hex(char out[65], const char *key, const void *data,
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* ---- checks of single values ---- */
-
-/* s in single quotes, with anything not printable ASCII (and the
- * backslash) as \xNN, into out; only its length when it is longer than
- * QUOTE_MAX, so that no value is cut (in the middle of a secret, which the
- * scrub in webhook_parse would then not recognize). */
-static const char *quote(char out[QUOTE_BUF], const char *s)
-{
-	size_t o = 0, n = strlen(s);
-
-	if (n > QUOTE_MAX) {
-		snprintf(out, QUOTE_BUF, "(%zu characters)", n);
-		return out;
-	}
-	out[o++] = '\'';
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c > 0x7e || c == '\\')
-			o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
-		else
-			out[o++] = (char)c;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-	return out;
-}
-
-/* Exactly 64 (or 40) hex digits: copied lowercased into out. */
-static bool hex_lower(char *out, const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!s[i] || !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-		out[i] = (char)tolower((unsigned char)s[i]);
-	}
-	out[n] = '\0';
-	return s[n] == '\0';
-}
-
-static bool has_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* delivery-id = 1*128( ALPHA / DIGIT / "." / "_" / "-" ) */
-static bool delivery_ok(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n >= MAX_DELIVERY ||
-		    !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
-		      (s[n] >= '0' && s[n] <= '9') || strchr("._-", s[n])))
-			return false;
-	return n > 0;
-}
-
-/* event = 1*64( printable ASCII ), as "push" or "Tag Push Hook" */
-static bool event_ok(const char *s)
-{
-	size_t n = 0;
-
-	for (; s[n]; n++)
-		if (n >= MAX_EVENT || s[n] < 0x20 || s[n] > 0x7e)
-			return false;
-	return n > 0;
-}
-
-/* A ref as git check-ref-format allows it, under refs/heads/ or
- * refs/tags/; NULL when fine, else what is wrong. */
-static const char *ref_problem(const char *r)
-{
-	size_t n = strlen(r);
-	const char *p;
-
-	if (!str_starts_with(r, "refs/heads/") && !str_starts_with(r, "refs/tags/"))
-		return "not under refs/heads/ or refs/tags/";
-	if (!strcmp(r, "refs/heads/") || !strcmp(r, "refs/tags/"))
-		return "no branch or tag name";
-	if (n > MAX_REF)
-		return "longer than 255 characters";
-	if (has_ctl(r))
-		return "control character";
-	if (strstr(r, "..") || strstr(r, "//") || strstr(r, "/.") ||
-	    strstr(r, "@{") || str_ends_with(r, "/") || str_ends_with(r, ".") ||
-	    str_ends_with(r, ".lock"))
-		return "not a valid git ref name";
-	for (p = r; *p; p++)
-		if (strchr(" ~^:?*[\\", *p))
-			return "not a valid git ref name";
-	return NULL;
-}
-
-/* repo = name 1*( "/" name ), name = 1*( ALPHA / DIGIT / "." / "_" / "-" ),
- * no "..", one "/" unless groups are allowed (GitLab). */
-static const char *repo_problem(const char *s, bool groups)
-{
-	size_t n = strlen(s), slashes = 0;
-
-	if (!n || n > MAX_REPO)
-		return "empty or longer than 255 characters";
-	for (const char *p = s; *p; p++) {
-		if (*p == '/')
-			slashes++;
-		else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			   (*p >= '0' && *p <= '9') || strchr("._-", *p)))
-			return "characters other than A-Z a-z 0-9 . _ - /";
-	}
-	if (s[0] == '/' || s[n - 1] == '/' || strstr(s, "//") ||
-	    strstr(s, "..") || !strcmp(s, ".") || str_starts_with(s, "./") ||
-	    strstr(s, "/./") || str_ends_with(s, "/."))
-		return "not owner/name";
-	if (slashes == 0 || (!groups && slashes != 1))
-		return groups ? "not group/name" : "not owner/name";
-	return NULL;
-}
-
-/* A URL to fetch (ssh too) or, when web, a web page; no host that ssh
- * could take for an option. */
-static bool url_ok(const char *s, bool web)
-{
-	static const char *const schemes[] = { "https://", "http://", "ssh://", "git@" };
-	size_t i, nschemes = web ? 2 : ARRAY_SIZE(schemes);
-
-	if (strlen(s) > MAX_URL)
-		return false;
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-			return false;
-	for (i = 0; i < nschemes; i++)
-		if (str_starts_with(s, schemes[i]) && s[strlen(schemes[i])] &&
-		    s[strlen(schemes[i])] != '-')
-			return true;
-	return false;
-}
-
-/* A login or branch name: short, no control characters, not empty. */
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n && n <= MAX_NAME && !has_ctl(s);
-}
-
-/* ---- errors ---- */
-
-static __attribute__((format(printf, 3, 4)))
-int field_err(struct err *e, const char *field, const char *fmt, ...)
-{
-	char what[QUOTE_BUF + 256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return err_set(e, ERR_INVALID, "webhook payload field '%s': %s", field, what);
-}
-
 /* ---- payload fields ---- */
 
 /* The member of obj that field ("key" or "parent.key") names, as a
@@ -278,11 +102,11 @@ static int get_str(const char **out, const json_t *obj, const char *field,
 	*out = NULL;
 	if (!v || json_is_null(v)) {
 		if (required)
-			return field_err(e, field, "missing");
+			return wh_field_err(e, field, "missing");
 		return 0;
 	}
 	if (!json_is_string(v))
-		return field_err(e, field, "not a string");
+		return wh_field_err(e, field, "not a string");
 	*out = json_string_value(v);
 	return 0;
 }
@@ -294,8 +118,8 @@ static int take_ref(struct webhook *w, const json_t *root, struct err *e)
 
 	if (get_str(&s, root, "ref", true, e))
 		return -1;
-	if ((why = ref_problem(s)))
-		return field_err(e, "ref", "%s: %s", quote(q, s), why);
+	if ((why = wh_ref_problem(s)))
+		return wh_field_err(e, "ref", "%s: %s", wh_quote(q, s), why);
 	w->ref = xstrdup(s);
 	return 0;
 }
@@ -307,8 +131,8 @@ static int take_sha(char out[41], const json_t *root, const char *key,
 
 	if (get_str(&s, root, key, true, e))
 		return -1;
-	if (!hex_lower(out, s, 40))
-		return field_err(e, key, "not a commit SHA (40 hex digits)");
+	if (!wh_hex_lower(out, s, 40))
+		return wh_field_err(e, key, "not a commit SHA (40 hex digits)");
 	return 0;
 }
 
@@ -320,8 +144,8 @@ static int take_repo(struct webhook *w, const json_t *obj, const char *field,
 
 	if (get_str(&s, obj, field, true, e))
 		return -1;
-	if ((why = repo_problem(s, w->forge == FORGE_GITLAB)))
-		return field_err(e, field, "%s: %s", quote(q, s), why);
+	if ((why = wh_repo_problem(s, w->forge == FORGE_GITLAB)))
+		return wh_field_err(e, field, "%s: %s", wh_quote(q, s), why);
 	w->repo = xstrdup(s);
 	return 0;
 }
@@ -343,8 +167,8 @@ static int take_opt(char **out, const json_t *obj, const char *field,
 		return -1;
 	if (!s || !*s)
 		return 0;
-	if (kind == OPT_NAME ? !name_ok(s) : !url_ok(s, kind == OPT_WEB_URL))
-		return field_err(e, field, "%s", why[kind]);
+	if (kind == OPT_NAME ? !wh_name_ok(s) : !wh_url_ok(s, kind == OPT_WEB_URL))
+		return wh_field_err(e, field, "%s", why[kind]);
 	*out = xstrdup(s);
 	return 0;
 }
@@ -460,7 +284,7 @@ static int parse_github_push(struct webhook *w, json_t *root, struct err *e)
 	if (take_common(w, root, e))
 		return -1;
 	if (!json_is_object(repo))
-		return field_err(e, "repository", "missing or not an object");
+		return wh_field_err(e, "repository", "missing or not an object");
 	if (take_repo(w, repo, "repository.full_name", e) ||
 	    take_opt(&w->clone_url, repo, "repository.clone_url", OPT_FETCH_URL, e) ||
 	    take_opt(&w->html_url, repo, "repository.html_url", OPT_WEB_URL, e) ||
@@ -468,7 +292,7 @@ static int parse_github_push(struct webhook *w, json_t *root, struct err *e)
 	    take_opt(&w->default_branch, repo, "repository.default_branch", OPT_NAME, e))
 		return -1;
 	if (!w->clone_url)
-		return field_err(e, "repository.clone_url", "missing");
+		return wh_field_err(e, "repository.clone_url", "missing");
 	/* who pushed: sender.login, else pusher.login (Gitea), else
 	 * pusher.name (GitHub's pusher is the login) */
 	if (take_opt(&w->sender, json_object_get(root, "sender"), "sender.login",
@@ -479,7 +303,7 @@ static int parse_github_push(struct webhook *w, json_t *root, struct err *e)
 				    "pusher.name", OPT_NAME, e)))
 		return -1;
 	if (commits && !json_is_array(commits))
-		return field_err(e, "commits", "not an array");
+		return wh_field_err(e, "commits", "not an array");
 	take_paths(w, commits, github_cut(root, commits));
 	w->event_payload = json_incref(root);
 	return 0;
@@ -575,12 +399,12 @@ static int parse_gitlab_push(struct webhook *w, json_t *root, struct err *e)
 	if (get_str(&kind, root, "object_kind", true, e))
 		return -1;
 	if (strcmp(kind, want))
-		return field_err(e, "object_kind", "not \"%s\" as the event %s says",
+		return wh_field_err(e, "object_kind", "not \"%s\" as the event %s says",
 				 want, w->event);
 	if (take_common(w, root, e))
 		return -1;
 	if (!json_is_object(project))
-		return field_err(e, "project", "missing or not an object");
+		return wh_field_err(e, "project", "missing or not an object");
 	if (take_repo(w, project, "project.path_with_namespace", e) ||
 	    take_opt(&w->clone_url, project, "project.git_http_url", OPT_FETCH_URL, e) ||
 	    (!w->clone_url &&
@@ -590,11 +414,11 @@ static int parse_gitlab_push(struct webhook *w, json_t *root, struct err *e)
 	    take_opt(&w->sender, root, "user_username", OPT_NAME, e))
 		return -1;
 	if (!w->clone_url)
-		return field_err(e, "project.git_http_url", "missing");
+		return wh_field_err(e, "project.git_http_url", "missing");
 	if (commits && !json_is_array(commits))
-		return field_err(e, "commits", "not an array");
+		return wh_field_err(e, "commits", "not an array");
 	if (total && !json_is_integer(total))
-		return field_err(e, "total_commits_count", "not an integer");
+		return wh_field_err(e, "total_commits_count", "not an integer");
 	cut = total && json_integer_value(total) > (json_int_t)json_array_size(commits);
 	take_paths(w, commits, cut);
 	w->event_payload = gitlab_translate(w, root);
@@ -631,7 +455,7 @@ static int check_signature(const struct family *f, webhook_header_fn header,
 	if (plen && strncasecmp(v, f->sig_prefix, plen))
 		return err_set(e, ERR_AUTH, "webhook: %s header does not start with \"%s\"",
 			       f->sig_hdr, f->sig_prefix);
-	if (!hex_lower(got, v + plen, 64))
+	if (!wh_hex_lower(got, v + plen, 64))
 		return err_set(e, ERR_AUTH, "webhook: %s header is not %s%s%s64 hex digits",
 			       f->sig_hdr, plen ? "\"" : "", f->sig_prefix,
 			       plen ? "\" and " : "");
@@ -659,7 +483,7 @@ static int take_delivery(struct webhook *w, const struct family *f,
 	}
 	if (!v)
 		return err_set(e, ERR_INVALID, "webhook: no %s header", name);
-	if (!delivery_ok(v))
+	if (!wh_delivery_ok(v))
 		return err_set(e, ERR_INVALID, "webhook: %s header is not 1 to 128 characters of A-Z a-z 0-9 . _ -",
 			       name);
 	w->delivery = xasprintf("%s:%s", forge_name(w->forge), v);
@@ -775,7 +599,7 @@ int webhook_parse(struct webhook *out, webhook_header_fn header, void *ctx,
 	out->forge = f->forge;
 	if (check_signature(f, header, ctx, body, len, secret, e))
 		goto done;
-	if (!event_ok(event)) {
+	if (!wh_event_ok(event)) {
 		err_set(e, ERR_INVALID, "webhook: %s header is not 1 to 64 printable characters",
 			f->event_hdr);
 		goto done;
