@@ -160,6 +160,26 @@ static int add_file(struct walk *w, const char *rel, const struct stat *st)
 	return 0;
 }
 
+/* An entry opened for reading (not through a link unless following)
+ * and its stat; -1 with the entry recorded as skipped when either fails. */
+static int open_entry(struct walk *w, int dfd, const char *name, int flags,
+		      struct stat *st)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | flags |
+			(w->follow ? 0 : O_NOFOLLOW));
+
+	if (fd < 0) {
+		skip_errno(w, errno);
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
+		skip_errno(w, errno);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int walk_dir(struct walk *w, int fd);
 
 /* A folder entry: open it, refuse loops and depth, walk it. */
@@ -169,17 +189,9 @@ static int enter_dir(struct walk *w, int dfd, const char *name)
 	size_t i;
 	int fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
-		    (w->follow ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		skip_errno(w, errno);
+	fd = open_entry(w, dfd, name, O_DIRECTORY, &st);
+	if (fd < 0)
 		return 0;
-	}
-	if (fstat(fd, &st) < 0) {
-		skip_errno(w, errno);
-		close(fd);
-		return 0;
-	}
 	for (i = 0; i < w->depth; i++) {
 		if (w->path[i].dev == st.st_dev && w->path[i].ino == st.st_ino) {
 			skip(w, WHY_LOOP);
@@ -212,17 +224,9 @@ static int take_file(struct walk *w, int dfd, const char *name)
 	struct stat st;
 	int fd;
 
-	fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-		    (w->follow ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		skip_errno(w, errno);
+	fd = open_entry(w, dfd, name, O_NONBLOCK | O_NOCTTY, &st);
+	if (fd < 0)
 		return 0;
-	}
-	if (fstat(fd, &st) < 0) {
-		skip_errno(w, errno);
-		close(fd);
-		return 0;
-	}
 	close(fd);
 	if (!S_ISREG(st.st_mode)) {	/* replaced since the fstatat */
 		if (S_ISDIR(st.st_mode))
