@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,46 +136,133 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->rel, ((const struct entry *)b)->rel);
 }
 
-static void warn_cb(void *arg, const char *msg)
-{
-	struct sync *s = arg;
+/*
+ * The walk of a local side. A sync between a folder and S3 walks the
+ * folder in a thread of its own while the S3 side is listed (list_pair):
+ * a sync with nothing to send is its two listings, and neither needs the
+ * other. The thread only walks, into its struct local_walk; what the walk
+ * warns is kept, and said (and counted) on the caller's thread when the
+ * walk is finished, as are the entries filtered into the listing.
+ */
+struct local_walk {
+	const char *path;	/* borrowed: the side's */
+	bool follow;
+	bool absent;		/* it need not exist, and does not */
+	bool threaded;		/* th runs, or ran, and is not joined */
+	pthread_t th;
+	struct localtree t;
+	struct strv warnings;	/* the walk's, without "warning: " */
+	struct err err;
+	int rc;
+};
 
-	s3sync_say(s, "warning: %s", msg);
-	s->r->skipped++;
+static void keep_warning(void *arg, const char *msg)
+{
+	struct local_walk *w = arg;
+
+	strv_push(&w->warnings, msg);
 }
 
-static int list_local(struct listing *out, struct sync *s, struct side *sd,
-		      bool must_exist, struct err *e)
+static void *walk_run(void *arg)
 {
-	struct localtree t = { 0 };
+	struct local_walk *w = arg;
+
+	w->rc = localtree_list(&w->t, w->path, w->follow, keep_warning, w,
+			       &w->err);
+	return NULL;
+}
+
+/* Start walking sd: in a thread when threaded (and one can be made; the
+ * walk runs here otherwise). -1 with e set, and nothing started, when sd
+ * cannot be walked at all; a side that need not exist and does not is an
+ * empty listing. Every walk started is ended by walk_finish. */
+static int walk_start(struct local_walk *w, struct sync *s, struct side *sd,
+		      bool must_exist, bool threaded, struct err *e)
+{
 	struct stat st;
 
+	memset(w, 0, sizeof(*w));
+	w->path = sd->path;
+	w->follow = s->follow;
 	if (stat(sd->path, &st) < 0) {
-		if (!must_exist && errno == ENOENT)
+		if (!must_exist && errno == ENOENT) {
+			w->absent = true;
 			return 0;
+		}
 		return err_sys(e, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO,
 			       "%s", sd->path);
 	}
 	if (s->o->confine && !fs_inside(s->o->confine, sd->path))
 		return err_set(e, ERR_INVALID, "%s is outside %s", sd->path,
 			       s->o->confine);
-	if (localtree_list(&t, sd->path, s->follow, warn_cb, s, e) < 0)
-		return -1;
 	sd->is_file = S_ISREG(st.st_mode);
+	if (threaded) {
+		sigset_t all, old;
+
+		/* signals stay with the caller's thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		w->threaded = pthread_create(&w->th, NULL, walk_run, w) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (!w->threaded)
+		walk_run(w);
+	return 0;
+}
+
+/* Wait for the walk of sd, say its warnings (unless quiet: the sync
+ * failed before it would have walked), and list its files (those the
+ * filter takes) in out; a source's skipped entries are protected from
+ * --delete. -1 with e set when the walk failed. */
+static int walk_finish(struct listing *out, struct sync *s, struct side *sd,
+		       struct local_walk *w, bool quiet, struct err *e)
+{
+	struct localtree *t = &w->t;
+	int rc = -1;
+
+	if (w->threaded)
+		pthread_join(w->th, NULL);
+	w->threaded = false;
+	for (size_t i = 0; !quiet && i < w->warnings.n; i++) {
+		s3sync_say(s, "warning: %s", w->warnings.v[i]);
+		s->r->skipped++;
+	}
+	if (w->absent) {
+		rc = 0;
+		goto done;
+	}
+	if (w->rc < 0) {
+		*e = w->err;
+		goto done;
+	}
 	if (sd == &s->src)
-		for (size_t i = 0; i < t.skipped_rel.n; i++)
-			strv_push(&s->protect, t.skipped_rel.v[i]);
-	for (size_t i = 0; i < t.n; i++) {
+		for (size_t i = 0; i < t->skipped_rel.n; i++)
+			strv_push(&s->protect, t->skipped_rel.v[i]);
+	for (size_t i = 0; i < t->n; i++) {
 		struct entry *en;
 
-		if (s->o->filter && !s3filter_match(s->o->filter, t.files[i].rel))
+		if (s->o->filter && !s3filter_match(s->o->filter, t->files[i].rel))
 			continue;
-		en = listing_push(out, t.files[i].rel);
-		en->size = t.files[i].size;
-		en->mtime = t.files[i].mtime_ns / 1000000000LL;
+		en = listing_push(out, t->files[i].rel);
+		en->size = t->files[i].size;
+		en->mtime = t->files[i].mtime_ns / 1000000000LL;
 	}
-	localtree_release(&t);
-	return 0;
+	rc = 0;
+done:
+	localtree_release(t);
+	strv_release(&w->warnings);
+	return rc;
+}
+
+/* The source folder (or file), walked here: for cp. */
+static int list_local(struct listing *out, struct sync *s, struct side *sd,
+		      struct err *e)
+{
+	struct local_walk w;
+
+	if (walk_start(&w, s, sd, true, false, e) < 0)
+		return -1;
+	return walk_finish(out, s, sd, &w, false, e);
 }
 
 static int list_s3(struct listing *out, struct sync *s, struct side *sd,
@@ -245,6 +334,37 @@ static int list_s3(struct listing *out, struct sync *s, struct side *sd,
 		out->n = k;
 	}
 	return 0;
+}
+
+/* Both sides of a sync between a folder and S3: the folder is walked
+ * while S3 lists. When both fail, the source's error is the one given,
+ * as when they are listed in turn; on failure both listings are empty. */
+static int list_pair(struct listing *src, struct listing *dst, struct sync *s,
+		     struct err *e)
+{
+	bool up = !s->src.s3;
+	struct side *local = up ? &s->src : &s->dst, *remote = up ? &s->dst : &s->src;
+	struct listing *lout = up ? src : dst, *rout = up ? dst : src;
+	struct local_walk w;
+	struct err re = ERR_INIT;
+	int lr, rr;
+
+	if (walk_start(&w, s, local, up, true, e) < 0)
+		return -1;
+	/* a sync takes a folder (s3sync_run refuses a file): S3 is not asked */
+	if (up && local->is_file)
+		return walk_finish(lout, s, local, &w, false, e);
+	rr = list_s3(rout, s, remote, &re);
+	/* listed in turn, a failed source would have stopped the sync
+	 * before the destination's walk said anything */
+	lr = walk_finish(lout, s, local, &w, rr < 0 && !up, e);
+	if (lr == 0 && rr == 0)
+		return 0;
+	if (rr < 0 && (lr == 0 || !up))
+		*e = re;
+	listing_release(src);
+	listing_release(dst);
+	return -1;
 }
 
 /* The MD5 of an entry on the local side, hex. */
@@ -402,7 +522,7 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 	struct listing src = { 0 }, dst = { 0 }, extra = { 0 };
 	const struct entry **send = NULL;
 	size_t n_send = 0;
-	bool single;
+	bool single, pair;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -418,11 +538,13 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 		goto done;
 	}
 	single = o->mode == S3SYNC_CP && !o->recursive;
-	/* the source */
-	if (!s.src.s3) {
-		if (list_local(&src, &s, &s.src, true, e) < 0)
+	/* the source; a sync between a folder and S3 lists both sides at once */
+	pair = o->mode == S3SYNC_SYNC && s.src.s3 != s.dst.s3;
+	if (pair || !s.src.s3) {
+		if (pair ? list_pair(&src, &dst, &s, e) < 0 :
+		    list_local(&src, &s, &s.src, e) < 0)
 			goto done;
-		if (single != s.src.is_file) {
+		if (!s.src.s3 && single != s.src.is_file) {
 			err_set(e, ERR_INVALID, single ? "%s is a folder: cp it with "
 				"--recursive" : "%s is a file: sync and cp --recursive "
 				"take a folder", o->src);
@@ -469,12 +591,10 @@ int s3sync_run(struct s3sync_result *out, struct aws_client *c,
 			"what you want", o->src, o->dst);
 		goto done;
 	}
-	/* the destination, for sync; cp sends everything */
-	if (o->mode == S3SYNC_SYNC) {
-		if (s.dst.s3 ? list_s3(&dst, &s, &s.dst, e) < 0 :
-		    list_local(&dst, &s, &s.dst, false, e) < 0)
-			goto done;
-	}
+	/* the destination, for a sync from S3 to S3 (list_pair listed it
+	 * when one side is a folder); cp sends everything */
+	if (o->mode == S3SYNC_SYNC && !pair && list_s3(&dst, &s, &s.dst, e) < 0)
+		goto done;
 	/* compare: both listings are sorted by rel */
 	send = xcalloc(src.n + 1, sizeof(*send));
 	for (size_t i = 0, k = 0; i < src.n || k < dst.n;) {

@@ -23,6 +23,9 @@
  *   upload is left behind. Downloads are written to a temporary file and
  *   renamed, with the object's time as the file's mtime (as the CLI).
  * - Memory stays bounded: bodies stream from and to files.
+ * - A sync between a folder and S3 walks the folder (in a thread that
+ *   only walks) while S3 lists; warnings and errors read as when the two
+ *   are listed in turn (the source's error first).
  */
 #ifndef GANTRY_AWS_S3SYNC_H
 #define GANTRY_AWS_S3SYNC_H
