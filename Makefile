@@ -42,7 +42,7 @@ WF_SRC := workflows/yml.c workflows/yml_read.c workflows/expr.c workflows/expr_e
 	workflows/expr_func.c workflows/expr_tmpl.c workflows/workflow.c \
 	workflows/validate.c workflows/validate_on.c workflows/validate_jobs.c \
 	workflows/matrix.c workflows/filter.c
-SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/priv.c sandbox/job.c \
+SBX_SRC := sandbox/sbx.c sandbox/cgroup.c sandbox/cgroup_sweep.c sandbox/priv.c sandbox/job.c \
 	sandbox/init.c sandbox/proto.c
 STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
 	steps/stepx.c steps/aws_creds.c steps/artifact.c steps/artifact_upload.c \
@@ -51,16 +51,16 @@ STEPS_SRC := steps/steps.c steps/run.c steps/composite.c steps/checkout.c \
 AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/job.c agent/context.c agent/filecmd.c agent/output.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
-	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_aws_s3.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c agent/run_clone.c agent/run_inputs.c \
+	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_aws_s3.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c agent/run_args.c agent/run_clone.c agent/run_inputs.c agent/run_standby.c \
 	agent/agent_config.c agent/agent_config_value.c agent/webhook.c agent/webhook_check.c agent/queue.c agent/queue_sqlite.c \
 	agent/queue_sqlite_read.c agent/queue_pg.c agent/queue_pg_read.c agent/queue_pg_schema.c \
-	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c
+	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_standby.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
 	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring jwt_verify aws mime s3filter \
-	localtree artifact agent_config webhook webhook_payload queue queue_concurrent forge_status agent_retention
+	localtree artifact agent_config webhook webhook_payload queue queue_concurrent forge_status agent_retention run_standby
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt fuzz_webhook
 
 REL := build/rel

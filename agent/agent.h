@@ -29,6 +29,7 @@
 
 #include "agent_config.h"
 #include "queue.h"
+#include "../lib/strv.h"
 
 struct mask;
 struct oidc_issuer;
@@ -56,6 +57,11 @@ struct worker {
 	bool lost;			/* its lease could not be renewed: stopped, not reported */
 	long long busy_since_ns;
 	long long busy_ns;		/* total, for utilisation */
+	/* the worker's own (agent_standby.c): its next run's process */
+	pid_t standby;			/* 0: none */
+	int standby_sock;		/* -1: none */
+	char *standby_key;		/* the settings it was made with */
+	long long standby_retry_ns;	/* none started before (monotonic) */
 };
 
 /* Logs followed at once, and webhook body bytes held unverified at once
@@ -128,6 +134,17 @@ int agent_workers_start(struct agent *ag, struct err *e);
  * cancel what still runs (SIGTERM to the runs, whose always() steps run),
  * and after a further grace, kill. Then join them. */
 void agent_workers_stop(struct agent *ag, long grace_s);
+
+/* agent_standby.c: a worker's run processes. prepare starts the next one
+ * ahead when workers.prestart is on (and none waits, or the waiting one
+ * was made with other settings), else stops a waiting one; run hands the
+ * run (argv as `gantry run` takes it, env to add, its log as stdout and
+ * stderr) to the waiting process or a new one: its pid, or -1 with e;
+ * stop ends a waiting one. Only w's own thread calls them. */
+void agent_standby_prepare(struct agent *ag, struct worker *w);
+pid_t agent_standby_run(struct agent *ag, struct worker *w, const struct strv *argv,
+			const struct strv *env, int log_fd, struct err *e);
+void agent_standby_stop(struct worker *w);
 
 /* agent_heartbeat.c: leases, cancellations, recovery, fencing. */
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);

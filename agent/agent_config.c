@@ -106,6 +106,7 @@ static const struct key keys[] = {
 	  .values = network_values },
 	{ KEY("workers", "memory", T_SIZE, F_TEXT, memory), .def = "4G",
 	  .min = 16LL << 20, .max = 1LL << 50 },
+	{ KEY("workers", "prestart", T_BOOL, 0, prestart), .def = "true" },
 	{ KEY("storage", "artifacts", T_STR, 0, artifacts),
 	  .compute = compute_artifacts },
 	{ KEY("storage", "secrets_file", T_STR, 0, secrets_file) },

@@ -59,6 +59,7 @@ struct agent_config {
 	char *sandbox;		/* "strict" (default) or "off" */
 	char *network;		/* "host" (default), "loopback", "none" */
 	char *memory;		/* job memory limit, e.g. "4G" (default) */
+	bool prestart;		/* each worker's next run process started ahead; default true */
 	/* storage */
 	char *artifacts;	/* folder or s3://bucket/prefix; default DATA_DIR/artifacts */
 	char *secrets_file;	/* NAME=VALUE lines handed to runs as secrets */

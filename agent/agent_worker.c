@@ -19,6 +19,7 @@
  */
 #include "agent.h"
 #include "run_clone.h"
+#include "run_standby.h"
 
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
@@ -42,8 +43,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-extern char **environ;
 
 static long poll_ms(struct agent *ag)
 {
@@ -111,33 +110,9 @@ static void hide_agent_state(struct agent *ag, const struct queue_run *r,
 	free(own);
 }
 
-/* The agent's environment variables a run gets: the basics, locale,
- * proxies and CA bundles, AWS_* (the agent's credentials source, for an
- * artifact store in S3), gantry's own and the sanitizers' settings. */
-static bool env_passes(const char *kv)
-{
-	static const char *const exact[] = {
-		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
-		"TMPDIR", "TERM", "http_proxy", "HTTP_PROXY", "https_proxy",
-		"HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY",
-		"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "ASAN_OPTIONS",
-		"UBSAN_OPTIONS", "LSAN_OPTIONS",
-	};
-	static const char *const prefix[] = { "LC_", "AWS_", "XDG_", "GANTRY_" };
-	size_t n = strcspn(kv, "=");
-
-	if (!kv[n])
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(exact); i++)
-		if (strlen(exact[i]) == n && !strncmp(kv, exact[i], n))
-			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(prefix); i++)
-		if (str_starts_with(kv, prefix[i]) && !memmem(kv, n, "__", 2))
-			return true;
-	return false;
-}
-
-/* argv and environment of the run's child: everything made before fork */
+/* The run's arguments for its `gantry run` (as it gets them: from "run"
+ * on) and what it gets in its environment besides the agent's basics
+ * (agent_standby.c): the git token, which must not be in its argv */
 static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 		       const char *event_path, const char *summary_path,
 		       struct strv *argv, struct strv *env)
@@ -147,7 +122,6 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 	const char *k;
 	json_t *v;
 
-	strv_push(argv, ag->exe);
 	strv_push(argv, "run");
 	strv_push(argv, r->event);
 	strv_pushf(argv, "--directory=%s", ws);
@@ -191,57 +165,6 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 		free(s);
 	}
 	json_decref(inputs);
-	/* of the agent's environment, what a run needs (never its
-	 * configuration, where its secrets are, nor a database password) */
-	for (char **p = environ; *p; p++)
-		if (env_passes(*p))
-			strv_push(env, *p);
-}
-
-/* Start the child; its pid, or -1. */
-static pid_t spawn(struct strv *argv, struct strv *env, int log_fd, struct err *e)
-{
-	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	pid_t parent = getpid(), pid;
-	sigset_t none;
-
-	sigemptyset(&none);
-	if (devnull < 0)
-		return err_sys(e, ERR_IO, "/dev/null");
-	pid = fork();
-	if (pid < 0) {
-		close(devnull);
-		return err_sys(e, ERR_SANDBOX, "cannot start the run");
-	}
-	if (pid == 0) {
-		static const char msg[] = "gantry agent: cannot start gantry run\n";
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		dup2(devnull, 0);
-		dup2(log_fd, 1);
-		dup2(log_fd, 2);
-		/* nothing else of the agent's: libraries open descriptors
-		 * without close-on-exec (curl's sockets, zlib's files) */
-		if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
-			for (int fd = 3; fd < 65536; fd++)
-				close(fd);
-		execve(argv->v[0], argv->v, env->v);
-		if (write(2, msg, sizeof(msg) - 1) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(devnull);
-	/* also here, so that a signal to the group right away reaches it */
-	setpgid(pid, pid);
-	return pid;
 }
 
 static void fsync_dir(const char *path)
@@ -483,11 +406,15 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 		goto done;
 	}
 	err_clear(&e);
-	pid = spawn(&argv, &env, log_fd, &e);
+	pid = agent_standby_run(ag, w, &argv, &env, log_fd, &e);
+	/* the token is the run process's now */
+	run_standby_env_release(&env);
 	if (pid < 0) {
 		error = xasprintf("%s", e.msg);
 		goto finish;
 	}
+	/* the next run's process gets ready while this one runs */
+	agent_standby_prepare(ag, w);
 	pthread_mutex_lock(&ag->lock);
 	w->child = pid;
 	if (w->lost)
@@ -509,6 +436,8 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 		error = last_error(live);
 	else if (WIFSIGNALED(wstatus) && !lost)
 		error = xasprintf("gantry run was killed by signal %d", WTERMSIG(wstatus));
+	else if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) > 2 && WEXITSTATUS(wstatus) != 130)
+		error = xasprintf("gantry run ended with status %d", WEXITSTATUS(wstatus));
 	if (summary)
 		agent_metrics_steps(ag, summary);
 finish:
@@ -559,10 +488,7 @@ done:
 	fs_remove_tree(rundir, NULL);
 	json_decref(summary);
 	strv_release(&argv);
-	for (size_t i = 0; i < env.n; i++)
-		if (str_starts_with(env.v[i], "GITHUB_TOKEN="))
-			explicit_bzero(env.v[i], strlen(env.v[i]));
-	strv_release(&env);
+	run_standby_env_release(&env);
 	free(error);
 	free(live);
 	free(gz);
@@ -606,6 +532,7 @@ static void *worker_main(void *arg)
 		}
 		gen = ag->work_gen;
 		pthread_mutex_unlock(&ag->lock);
+		agent_standby_prepare(ag, w);
 		if (agent_lease_stale(ag)) {
 			/* a run claimed now could not be kept: wait for the
 			 * heartbeat to reach the queue again */
@@ -656,6 +583,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&ag->lock);
 	}
+	agent_standby_stop(w);
 	queue_close(q);
 	return NULL;
 }
@@ -667,6 +595,7 @@ int agent_workers_start(struct agent *ag, struct err *e)
 	for (size_t i = 0; i < ag->n_workers; i++) {
 		ag->workers[i].ag = ag;
 		ag->workers[i].index = (int)i;
+		ag->workers[i].standby_sock = -1;
 		if (pthread_create(&ag->workers[i].thread, NULL, worker_main,
 				   &ag->workers[i]))
 			BUG("cannot start worker %zu", i);

@@ -6,7 +6,9 @@
 #include "oidc.h"
 #include "report.h"
 #include "run_clone.h"
+#include "run_args.h"
 #include "run_inputs.h"
+#include "run_standby.h"
 #include "../lib/git.h"
 #include "run.h"
 #include "../lib/buf.h"
@@ -19,94 +21,14 @@
 #include "../workflows/filter.h"
 
 #include <dirent.h>
-#include <getopt.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char run_usage[] =
-"usage: gantry run [options] [EVENT]\n"
-"\n"
-"Run the workflows of the repository in the current folder that start on\n"
-"EVENT (default push), on this machine.\n"
-"\n"
-"  -W, --workflows PATH     workflow file or folder (default .github/workflows)\n"
-"  -j, --job ID             run only this job (and the jobs it needs)\n"
-"  -e, --eventpath FILE     the event payload, as JSON\n"
-"      --event NAME         the event name (default push)\n"
-"  -s, --secret NAME[=VAL]  a secret; without =VAL it is read from the\n"
-"                           environment variable NAME (keeps it out of argv)\n"
-"      --secret-file FILE   secrets as NAME=VALUE lines\n"
-"      --var NAME=VALUE     a configuration variable (vars context)\n"
-"      --var-file FILE      variables as NAME=VALUE lines\n"
-"      --input NAME=VALUE   a workflow_dispatch input\n"
-"  -C, --directory DIR      the repository (default the current folder)\n"
-"  -n, --dry-run            print the plan; run nothing, write nothing\n"
-"  -l, --list               list the jobs and exit\n"
-"      --graph              draw the jobs' needs graph and exit\n"
-"      --jobs N             jobs run at once (default: the number of CPUs)\n"
-"      --json-summary FILE  write the run's result as JSON\n"
-"      --server-url URL     github.server_url (default https://github.com)\n"
-"      --keep-temp          keep the run's temporary folder\n"
-"      --cache-dir DIR      git mirrors for actions/checkout\n"
-"                           (default ~/.cache/gantry/git)\n"
-"      --ca-bundle FILE     CA certificates that checkouts trust for HTTPS\n"
-"                           (default: the system's; verification is always on)\n"
-"      --fresh-checkout     check the repository being run out of its commit into\n"
-"                           a clean workspace, instead of using the working tree\n"
-"      --oidc-issuer URL    the issuer of jobs' OIDC tokens (id-token: write),\n"
-"                           where its discovery document is published (gantry\n"
-"                           oidc publish); default: gantry's loopback endpoint\n"
-"      --oidc-lifetime S    how long jobs' OIDC tokens live (default 600 s)\n"
-"      --plan-remote        with -n: gantry/s3-sync steps read the bucket (read\n"
-"                           only) to show what would change\n"
-"      --artifact-store DIR|s3://BUCKET/PREFIX\n"
-"                           where upload-artifact keeps artifacts (default\n"
-"                           .gantry/artifacts in the repository)\n"
-"      --sandbox MODE       strict (default): every step in an isolated sandbox,\n"
-"                           failing when it cannot be set up; off: no isolation\n"
-"      --network MODE       host (default), loopback (only lo) or none\n"
-"      --memory SIZE        memory limit of a job, e.g. 512M, 4G (default 4G)\n"
-"      --pids N             process limit of a job (default 4096)\n"
-"      --run-id N           github.run_id and run_number (default: from the time)\n"
-"      --clone URL          check the repository out of URL into -C DIR first\n"
-"                           (through the mirror cache), at --sha SHA, else the\n"
-"                           event's commit or ref, else the remote's HEAD\n"
-"      --sha SHA            the commit --clone checks out\n"
-"      --hide PATH          a file or folder no job may see (repeatable; gantry's\n"
-"                           state, keys and credentials are always hidden)\n"
-"  -h, --help               this help\n"
-"\n"
-"Exit status: 0 success, 1 a job failed, 2 invalid workflow or usage,\n"
-"130 cancelled.\n";
-
-struct run_args {
-	const char *wpath;
-	const char *job;
-	const char *event_path;
-	const char *event;
-	const char *dir;
-	const char *json_summary;
-	const char *server_url;
-	bool dry_run, list, graph, keep_temp, sandbox_off, fresh;
-	const char *cache_dir;
-	const char *ca_bundle;
-	const char *oidc_issuer;
-	long oidc_lifetime;
-	const char *artifact_store;
-	bool plan_remote;
-	enum sbx_net net;
-	long long memory;
-	long pids;
-	long long run_id;
-	const char *clone, *sha;
-	struct strv hide;
-	int jobs;
-	json_t *secrets, *vars, *inputs;
-};
 
 /* The workflow files at path: the file itself, or the .yml and .yaml files in it. */
 static int workflow_files(struct strv *out, const char *path, struct err *e)
@@ -142,30 +64,6 @@ static void on_signal(int sig)
 	cancel_request();
 }
 
-/* 512, 64K, 512M, 4G (powers of 1024). */
-static int parse_size(const char *s, long long *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	long long mul = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1LL << 10; end++; break;
-	case 'm': case 'M': mul = 1LL << 20; end++; break;
-	case 'g': case 'G': mul = 1LL << 30; end++; break;
-	case 't': case 'T': mul = 1LL << 40; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B' || *end == 'b')
-		end++;
-	if (*end || v * (double)mul > 9e18)
-		return -1;
-	*out = (long long)(v * (double)mul);
-	return 0;
-}
-
 /* path made absolute against the current folder (it may not exist yet). */
 static char *abs_path(const char *path)
 {
@@ -185,181 +83,6 @@ static bool wants_oidc(const struct workflow *wf)
 		    oidc_permitted(wf->permissions, wf->jobs[i].permissions))
 			return true;
 	return false;
-}
-
-static int parse_args(struct run_args *a, int argc, char **argv, struct err *e)
-{
-	enum { O_EVENT = 256, O_SECRET_FILE, O_VAR, O_VAR_FILE, O_INPUT, O_GRAPH,
-	       O_JOBS, O_JSON, O_SERVER, O_KEEP, O_SANDBOX, O_NETWORK, O_MEMORY,
-	       O_PIDS, O_CACHE, O_FRESH, O_CA, O_OIDC, O_OIDC_LIFE, O_ARTIFACTS, O_PLAN_REMOTE, O_RUN_ID, O_HIDE, O_CLONE, O_SHA };
-	static const struct option opts[] = {
-		{ "workflows", required_argument, NULL, 'W' },
-		{ "job", required_argument, NULL, 'j' },
-		{ "eventpath", required_argument, NULL, 'e' },
-		{ "event", required_argument, NULL, O_EVENT },
-		{ "secret", required_argument, NULL, 's' },
-		{ "secret-file", required_argument, NULL, O_SECRET_FILE },
-		{ "var", required_argument, NULL, O_VAR },
-		{ "var-file", required_argument, NULL, O_VAR_FILE },
-		{ "input", required_argument, NULL, O_INPUT },
-		{ "directory", required_argument, NULL, 'C' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "list", no_argument, NULL, 'l' },
-		{ "graph", no_argument, NULL, O_GRAPH },
-		{ "jobs", required_argument, NULL, O_JOBS },
-		{ "json-summary", required_argument, NULL, O_JSON },
-		{ "server-url", required_argument, NULL, O_SERVER },
-		{ "keep-temp", no_argument, NULL, O_KEEP },
-		{ "sandbox", required_argument, NULL, O_SANDBOX },
-		{ "network", required_argument, NULL, O_NETWORK },
-		{ "memory", required_argument, NULL, O_MEMORY },
-		{ "pids", required_argument, NULL, O_PIDS },
-		{ "cache-dir", required_argument, NULL, O_CACHE },
-		{ "fresh-checkout", no_argument, NULL, O_FRESH },
-		{ "ca-bundle", required_argument, NULL, O_CA },
-		{ "oidc-issuer", required_argument, NULL, O_OIDC },
-		{ "oidc-lifetime", required_argument, NULL, O_OIDC_LIFE },
-		{ "artifact-store", required_argument, NULL, O_ARTIFACTS },
-		{ "plan-remote", no_argument, NULL, O_PLAN_REMOTE },
-		{ "run-id", required_argument, NULL, O_RUN_ID },
-		{ "hide", required_argument, NULL, O_HIDE },
-		{ "clone", required_argument, NULL, O_CLONE },
-		{ "sha", required_argument, NULL, O_SHA },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	long n;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "W:j:e:s:C:nlh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'W': a->wpath = optarg; break;
-		case 'j': a->job = optarg; break;
-		case 'e': a->event_path = optarg; break;
-		case O_EVENT: a->event = optarg; break;
-		case 's':
-			if (run_add_pair(a->secrets, optarg, "--secret", true, e) < 0)
-				return -1;
-			break;
-		case O_SECRET_FILE:
-			if (run_read_kv_file(a->secrets, optarg, e) < 0)
-				return -1;
-			break;
-		case O_VAR:
-			if (run_add_pair(a->vars, optarg, "--var", false, e) < 0)
-				return -1;
-			break;
-		case O_VAR_FILE:
-			if (run_read_kv_file(a->vars, optarg, e) < 0)
-				return -1;
-			break;
-		case O_INPUT:
-			if (run_add_pair(a->inputs, optarg, "--input", false, e) < 0)
-				return -1;
-			break;
-		case 'C': a->dir = optarg; break;
-		case 'n': a->dry_run = true; break;
-		case 'l': a->list = true; break;
-		case O_GRAPH: a->graph = true; break;
-		case O_JOBS:
-			if (str_to_long(optarg, &n) < 0 || n < 1 || n > 1024)
-				return err_set(e, ERR_INVALID, "--jobs %s: expected a number "
-					       "from 1 to 1024", optarg);
-			a->jobs = (int)n;
-			break;
-		case O_JSON: a->json_summary = optarg; break;
-		case O_SERVER: a->server_url = optarg; break;
-		case O_KEEP: a->keep_temp = true; break;
-		case O_CACHE: a->cache_dir = optarg; break;
-		case O_FRESH: a->fresh = true; break;
-		case O_OIDC: a->oidc_issuer = optarg; break;
-		case O_ARTIFACTS: a->artifact_store = optarg; break;
-		case O_PLAN_REMOTE: a->plan_remote = true; break;
-		case O_OIDC_LIFE:
-			if (str_to_long(optarg, &a->oidc_lifetime) < 0 ||
-			    a->oidc_lifetime < 60 || a->oidc_lifetime > 86400)
-				return err_set(e, ERR_INVALID, "--oidc-lifetime %s: "
-					       "expected seconds from 60 to 86400",
-					       optarg);
-			break;
-		case O_CA:
-			if (!fs_exists(optarg))
-				return err_set(e, ERR_NOT_FOUND, "--ca-bundle %s: no such file",
-					       optarg);
-			a->ca_bundle = optarg;
-			break;
-		case O_SANDBOX:
-			if (!strcmp(optarg, "strict"))
-				a->sandbox_off = false;
-			else if (!strcmp(optarg, "off"))
-				a->sandbox_off = true;
-			else
-				return err_set(e, ERR_INVALID, "--sandbox %s: expected strict or off",
-					       optarg);
-			break;
-		case O_NETWORK:
-			if (!strcmp(optarg, "host"))
-				a->net = SBX_NET_HOST;
-			else if (!strcmp(optarg, "loopback"))
-				a->net = SBX_NET_LOOPBACK;
-			else if (!strcmp(optarg, "none"))
-				a->net = SBX_NET_NONE;
-			else
-				return err_set(e, ERR_INVALID, "--network %s: expected host, "
-					       "loopback or none", optarg);
-			break;
-		case O_MEMORY:
-			if (parse_size(optarg, &a->memory) < 0 || a->memory < (16LL << 20))
-				return err_set(e, ERR_INVALID, "--memory %s: expected a size of "
-					       "at least 16M, such as 512M or 4G", optarg);
-			break;
-		case O_PIDS:
-			if (str_to_long(optarg, &n) < 0 || n < 8 || n > 4194304)
-				return err_set(e, ERR_INVALID, "--pids %s: expected a number from "
-					       "8 to 4194304", optarg);
-			a->pids = n;
-			break;
-		case O_CLONE: a->clone = optarg; break;
-		case O_SHA:
-			if (strlen(optarg) != 40 || strspn(optarg, "0123456789abcdef") != 40)
-				return err_set(e, ERR_INVALID, "--sha %s: expected 40 lowercase "
-					       "hex digits", optarg);
-			a->sha = optarg;
-			break;
-		case O_HIDE:
-			if (optarg[0] != '/')
-				return err_set(e, ERR_INVALID, "--hide %s: expected an absolute "
-					       "path", optarg);
-			strv_push(&a->hide, optarg);
-			break;
-		case O_RUN_ID:
-			if (str_to_long(optarg, &n) < 0 || n < 1)
-				return err_set(e, ERR_INVALID, "--run-id %s: expected a positive "
-					       "number", optarg);
-			a->run_id = n;
-			break;
-		case 'h':
-			fputs(run_usage, stdout);
-			return 1;
-		default:
-			return err_set(e, ERR_INVALID, "see gantry run --help");
-		}
-	}
-	if (optind < argc) {
-		if (a->event)
-			return err_set(e, ERR_INVALID, "the event is given twice ('%s' and --event %s)",
-				       argv[optind], a->event);
-		a->event = argv[optind++];
-	}
-	if (optind < argc)
-		return err_set(e, ERR_INVALID, "unexpected argument '%s'", argv[optind]);
-	if (a->clone && !a->dir)
-		return err_set(e, ERR_INVALID, "--clone needs -C DIR, the folder to check "
-			       "the repository out into");
-	if (a->sha && !a->clone)
-		return err_set(e, ERR_INVALID, "--sha goes with --clone");
-	return 0;
 }
 
 /* --clone: the repository into -C DIR, before anything is loaded */
@@ -392,6 +115,63 @@ static int clone_first(const struct run_args *a, const json_t *event,
 	return rc;
 }
 
+/* What a standby said before it had its run's log (the sandbox's warnings
+ * about cgroups, said once per process), into the log now. */
+static void replay(int early)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	if (early < 0)
+		return;
+	if (lseek(early, 0, SEEK_SET) == 0)
+		while ((n = read(early, chunk, sizeof(chunk))) > 0)
+			if (fs_write_all(2, chunk, (size_t)n) < 0)
+				break;
+	close(early);
+}
+
+/*
+ * gantry run --standby=FD (run_standby.h): get ready for a run that is not
+ * there yet (the first job's sandbox, libgit2), wait for it, then take its
+ * arguments, which req keeps (and its variables, env), as if they had
+ * been given. 1: the agent dropped this standby (or --help).
+ */
+static int standby(struct run_args *a, struct sbx_pool **pool, struct strv *req,
+		   struct strv *env, struct err *e)
+{
+	struct sbx_limits limits;
+	struct sigaction sa = { 0 };
+	int early = memfd_create("gantry-standby", MFD_CLOEXEC), r;
+
+	if (early >= 0)
+		dup2(early, 2);
+	/* a cancel from now on is the run's (it starts cancelled) */
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	run_args_limits(a, &limits);
+	if (!a->sandbox_off)
+		sbx_pool_start(pool, a->net, &limits);
+	if (gitx_init(e) < 0)
+		err_clear(e);
+	r = run_standby_wait(a->standby, req, env, e);
+	if (r == 0)
+		replay(early);
+	else if (early >= 0)
+		close(early);
+	if (r != 0)
+		return r;
+	run_args_release(a);
+	run_args_init(a);
+	a->env = env;
+	r = run_args_parse(a, (int)req->n, req->v, e);
+	if (r == 0 && a->standby >= 0)
+		return err_set(e, ERR_INVALID, "--standby: a run cannot ask for another standby");
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_args a = { 0 };
@@ -405,6 +185,7 @@ int cmd_run(int argc, char **argv)
 	struct run_opts o = { 0 };
 	struct sbx_limits limits;
 	struct sbx_pool *pool = NULL;
+	struct strv request = STRV_INIT, request_env = STRV_INIT;
 	json_t *event = NULL, *results = json_array(), *inputs = NULL;
 	char *workspace = NULL, *wpath = NULL, *temp = NULL, *tool_cache = NULL;
 	char *fresh_ws = NULL, *cache_dir = NULL;
@@ -416,12 +197,12 @@ int cmd_run(int argc, char **argv)
 	const char *k;
 	json_t *v;
 
-	a.secrets = json_object();
-	a.vars = json_object();
-	a.inputs = json_object();
+	run_args_init(&a);
 	mask_new(&mask);
+	r = run_args_parse(&a, argc, argv, &e);
+	if (r == 0 && a.standby >= 0)
+		r = standby(&a, &pool, &request, &request_env, &e);
 	out_init(&out, stdout, mask);
-	r = parse_args(&a, argc, argv, &e);
 	/* secrets are masked from the moment they are known */
 	json_object_foreach(a.secrets, k, v)
 		mask_add(mask, json_string_value(v));
@@ -459,15 +240,16 @@ int cmd_run(int argc, char **argv)
 	} else {
 		event = json_object();
 	}
-	sbx_limits_default(&limits);
-	if (a.memory)
-		limits.memory_bytes = a.memory;
-	if (a.pids)
-		limits.pids_max = a.pids;
+	run_args_limits(&a, &limits);
 	/* the first job's sandbox is made while the rest gets ready (the
-	 * checkout, loading): its cgroup move waits for the kernel */
-	if (!a.dry_run && !a.sandbox_off && !a.list && !a.graph)
+	 * checkout, loading): its cgroup move waits for the kernel; a
+	 * standby made it before the run came */
+	if (a.dry_run || a.sandbox_off || a.list || a.graph) {
+		sbx_pool_free(pool);
+		pool = NULL;
+	} else if (!pool) {
 		sbx_pool_start(&pool, a.net, &limits);
+	}
 	if (a.clone && clone_first(&a, event, &out, &e) < 0)
 		goto fail;
 	workspace = fs_realpath(a.dir ? a.dir : ".");
@@ -711,13 +493,12 @@ done:
 	strv_release(&files);
 	strv_release(&hide);
 	strv_release(&paths);
-	strv_release(&a.hide);
+	run_args_release(&a);
+	strv_release(&request);
+	run_standby_env_release(&request_env);
 	json_decref(event);
 	json_decref(results);
 	json_decref(inputs);
-	json_decref(a.secrets);
-	json_decref(a.vars);
-	json_decref(a.inputs);
 	out_release(&out);
 	mask_free(mask);
 	free(workspace);

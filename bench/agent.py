@@ -16,7 +16,8 @@ latency: from a delivery's arrival to the first step's start, as gantry
     (it prints its own start time, `date +%s%N`), BENCH_AGENT_LATENCY
     (default 200) deliveries one after another, the repository mirrored
     (the commit is in the agent's mirror, so no fetch), a one-step
-    workflow, with the strict sandbox and with WORKERS__SANDBOX=off; the
+    workflow, with the strict sandbox, with WORKERS__SANDBOX=off and with
+    WORKERS__PRESTART=false (each run's process started when it comes); the
     agents' data and TMPDIR on /dev/shm unless BENCH_DISK=1 (file creation
     on this VM's disk costs up to a millisecond each). Side by side:
     `gantry run` started by hand on the same work tree. Target p50 under
@@ -191,9 +192,10 @@ def latency_row(name, step, inside, target=False):
         pct(inside, .99), verdict))
 
 
-def latency_agent(gantry, top, repo, n, sandbox):
-    ag = A.Agent(gantry, top, "latency-" + sandbox,
-                 {"WORKERS__COUNT": "2", "WORKERS__SANDBOX": sandbox})
+def latency_agent(gantry, top, repo, n, sandbox, prestart="true"):
+    ag = A.Agent(gantry, top, "latency-%s-%s" % (sandbox, prestart),
+                 {"WORKERS__COUNT": "2", "WORKERS__SANDBOX": sandbox,
+                  "WORKERS__PRESTART": prestart})
     step, inside = [], []
     try:
         body_of = lambda: json.dumps(A.push_payload(repo, repo.sha)).encode()
@@ -230,11 +232,13 @@ def latency(gantry, top, repo, n):
             hstep.append(json.load(f)["jobs"][0]["steps"][0]["started_ms"] - t0 / 1e6)
         hinside.append((int(re.search(r"T0=(\d+)", out).group(1)) - t0) / 1e6)
     ostep, oinside, _ = latency_agent(gantry, top, repo, min(n, 100), "off")
+    pstep, pinside, _ = latency_agent(gantry, top, repo, min(n, 100), "strict", "false")
     print("  %-40s %8s %8s %8s %9s %8s" % ("", "p50 ms", "p99 ms", "max ms",
                                           "in p50", "in p99"))
     latency_row("gantry run by hand (%d)" % len(hstep), hstep, hinside)
     latency_row("webhook, sandbox strict (%d)" % len(step), step, inside, True)
     latency_row("webhook, WORKERS__SANDBOX=off (%d)" % len(ostep), ostep, oinside)
+    latency_row("webhook, WORKERS__PRESTART=false (%d)" % len(pstep), pstep, pinside)
     print("  (to the step's start as gantry records it, steps[].started_ms; \"in\": to "
           "the first instruction inside the step, `date +%s%N` in bash)")
 

@@ -295,10 +295,14 @@ done:
 }
 
 /* mkdir base/name; a leftover of an earlier process with our pid (same
- * name) is removed first. Returns the folder, or NULL with errno. */
+ * name) is removed first, and the first time, those of processes that are
+ * gone (killed before they could remove theirs). Returns the folder, or
+ * NULL with errno. */
 static char *make_folder(const char *base, const char *name)
 {
 	char *dir = fs_join(base, name);
+
+	sbx_cgroup_sweep_once(base);
 
 	if (mkdir(dir, 0755) == 0)
 		return dir;

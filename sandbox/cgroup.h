@@ -33,6 +33,12 @@ int sbx_cgroup_add(struct sbx_cgroup *cg, pid_t pid, struct err *e);
 bool sbx_cgroup_oom_killed(struct sbx_cgroup *cg);
 /* "v2", "v1" or "none". */
 const char *sbx_cgroup_kind(const struct sbx_cgroup *cg);
+/* Remove base's gantry-<pid>-<n> folders of processes that are gone and
+ * that hold no process (what a killed gantry left). _once: only the first
+ * time for base in this process (this module calls it before it makes its
+ * first folder there; cgroup_sweep.c). */
+void sbx_cgroup_sweep(const char *base);
+void sbx_cgroup_sweep_once(const char *base);
 /* Kill what is left inside, wait (bounded) for it to go, remove the
  * cgroup folders. NULL is fine. */
 void sbx_cgroup_free(struct sbx_cgroup *cg);

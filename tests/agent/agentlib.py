@@ -153,8 +153,9 @@ def push_payload(env, sha, ref="refs/heads/main", clone_url=None, paths=("src/a.
 class Agent:
     """A gantry agent with its own data folder and port."""
 
-    def __init__(self, gantry, top, name, env_over, drop=()):
+    def __init__(self, gantry, top, name, env_over, drop=(), config=None):
         self.gantry = gantry
+        self.config = config
         self.name = name
         self.data = os.path.join(top, "agent-" + name)
         self.port = free_port()
@@ -176,7 +177,8 @@ class Agent:
 
     def start(self, timeout=30):
         with open(self.errlog, "a") as f:
-            self.proc = subprocess.Popen([self.gantry, "agent"], env=self.env,
+            argv = [self.gantry, "agent"] + (["--config", self.config] if self.config else [])
+            self.proc = subprocess.Popen(argv, env=self.env,
                                          stdin=subprocess.DEVNULL,
                                          stdout=f, stderr=f, start_new_session=True)
         with _procs_lock:

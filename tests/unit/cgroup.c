@@ -2,7 +2,7 @@
  * Unit tests for sandbox/cgroup.c: limits written, processes moved in, the
  * memory limit kills a hog and is reported, the pids limit stops a fork
  * bomb, free kills what is left and removes the folders, names differ
- * across threads.
+ * across threads, the sweep of what killed processes left.
  *
  * The tests need writable cgroups (root on this machine); where
  * sbx_cgroup_new gives no cgroup, or a controller a test needs is missing,
@@ -502,6 +502,51 @@ static void test_cgroup_names_differ(void **state)
 	}
 }
 
+/* The sweep, on an ordinary folder: only gantry-<pid>-<n> of a gone pid
+ * goes; ours, a live process's, other names and non-empty ones stay. */
+static void test_cgroup_sweep(void **state)
+{
+	char tmpl[] = "/tmp/gantry-cgsweep-XXXXXX";
+	char *top = mkdtemp(tmpl), *gone, *busy, *ours, *live, *other, *file;
+	pid_t pid = fork();
+	struct err e = ERR_INIT;
+
+	(void)state;
+	assert_non_null(top);
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	gone = xasprintf("%s/gantry-%d-1", top, (int)pid);
+	busy = xasprintf("%s/gantry-%d-2", top, (int)pid);
+	ours = xasprintf("%s/gantry-%d-1", top, (int)getpid());
+	live = xasprintf("%s/gantry-%d-1", top, (int)getppid());
+	other = xasprintf("%s/gantry-main", top);
+	file = xasprintf("%s/x", busy);
+	assert_int_equal(fs_mkdirs(gone, 0755, &e), 0);
+	assert_int_equal(fs_mkdirs(busy, 0755, &e), 0);
+	assert_int_equal(fs_write_file(file, "x", 1, 0644, &e), 0);
+	assert_int_equal(fs_mkdirs(ours, 0755, &e), 0);
+	assert_int_equal(fs_mkdirs(live, 0755, &e), 0);
+	assert_int_equal(fs_mkdirs(other, 0755, &e), 0);
+	sbx_cgroup_sweep_once(top);
+	assert_false(fs_exists(gone));
+	assert_true(fs_exists(busy) && fs_exists(ours) && fs_exists(live) && fs_exists(other));
+	/* once per base: a new leftover stays until the next process */
+	assert_int_equal(fs_mkdirs(gone, 0755, &e), 0);
+	sbx_cgroup_sweep_once(top);
+	assert_true(fs_exists(gone));
+	sbx_cgroup_sweep(top);
+	assert_false(fs_exists(gone));
+	fs_remove_tree(top, NULL);
+	free(gone);
+	free(busy);
+	free(ours);
+	free(live);
+	free(other);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_cgroup_fork_bomb),
 		cmocka_unit_test(test_cgroup_free_kills),
 		cmocka_unit_test(test_cgroup_names_differ),
+		cmocka_unit_test(test_cgroup_sweep),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
