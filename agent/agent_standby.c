@@ -105,7 +105,7 @@ static pid_t spawn(struct strv *argv, struct strv *env, int sock, struct err *e)
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
-			_exit(127);
+			_exit(127);	/* nobody to tell */
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
@@ -113,8 +113,12 @@ static pid_t spawn(struct strv *argv, struct strv *env, int sock, struct err *e)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* stdout and stderr become the run's log with the request */
 		if (s < 0 || w < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(devnull, 2) < 0 || dup2(s, 3) < 0 || dup3(w, 4, O_CLOEXEC) < 0)
+		    dup2(devnull, 2) < 0 || dup2(s, 3) < 0 || dup3(w, 4, O_CLOEXEC) < 0) {
+			why = errno;
+			if (write(w < 0 ? ep[1] : w, &why, sizeof(why)) < 0)
+				_exit(127);
 			_exit(127);
+		}
 		/* nothing else of the agent's: libraries open descriptors
 		 * without close-on-exec (curl's sockets, zlib's files) */
 		if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
@@ -308,6 +312,10 @@ pid_t agent_standby_run(struct agent *ag, struct worker *w, const struct strv *a
 			forget(w);
 			return pid;
 		}
+		/* only a process that is gone is replaced; anything else is
+		 * the request's own failure (the process is kept) */
+		if (e->sys_errno != EPIPE && e->sys_errno != ECONNRESET)
+			return -1;
 		status = stop(w);
 		err_clear(e);
 	}

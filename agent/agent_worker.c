@@ -413,15 +413,17 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 		error = xasprintf("%s", e.msg);
 		goto finish;
 	}
-	/* the next run's process gets ready while this one runs */
-	agent_standby_prepare(ag, w);
 	pthread_mutex_lock(&ag->lock);
 	w->child = pid;
 	if (w->lost)
 		kill(-pid, SIGKILL);
 	else if (w->cancel_sent)
 		kill(pid, SIGTERM);
+	draining = ag->draining;
 	pthread_mutex_unlock(&ag->lock);
+	/* the next run's process gets ready while this one runs */
+	if (!draining)
+		agent_standby_prepare(ag, w);
 	wait_child(ag, w, pid);
 	pthread_mutex_lock(&ag->lock);
 	w->child = 0;

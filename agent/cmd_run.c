@@ -141,22 +141,19 @@ static int standby(struct run_args *a, struct sbx_pool **pool, struct strv *req,
 		   struct strv *env, struct err *e)
 {
 	struct sbx_limits limits;
-	struct sigaction sa = { 0 };
 	int early = memfd_create("gantry-standby", MFD_CLOEXEC), r;
 
+	/* SIGTERM keeps its default action until the run's handlers are set
+	 * (after the checkout and loading), as in any gantry run: a cancel
+	 * while it clones ends it at once */
 	if (early >= 0)
 		dup2(early, 2);
-	/* a cancel from now on is the run's (it starts cancelled) */
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 	run_args_limits(a, &limits);
 	if (!a->sandbox_off)
 		sbx_pool_start(pool, a->net, &limits);
 	if (gitx_init(e) < 0)
 		err_clear(e);
-	r = run_standby_wait(a->standby, req, env, e);
+	r = run_standby_wait(req, env, a->standby, e);
 	if (r == 0)
 		replay(early);
 	else if (early >= 0)

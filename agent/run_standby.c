@@ -28,8 +28,11 @@ static int send_all(int sock, const char *p, size_t n, struct err *e)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r < 0)
 			return err_sys(e, ERR_IO, "cannot hand the run to its process");
+		if (r == 0)
+			return err_set(e, ERR_IO, "cannot hand the run to its process: "
+				       "nothing was sent");
 		off += (size_t)r;
 	}
 	return 0;
@@ -58,7 +61,7 @@ int run_standby_send(int sock, const struct strv *argv, const struct strv *env,
 	if (b.len > RUN_STANDBY_MAX) {
 		err_set(e, ERR_INVALID, "the run's arguments are %zu bytes; at most %u",
 			b.len, RUN_STANDBY_MAX);
-		goto out;
+		goto done;
 	}
 	len = (uint32_t)b.len;
 	memcpy(head, magic, 4);
@@ -82,14 +85,18 @@ int run_standby_send(int sock, const struct strv *argv, const struct strv *env,
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		err_sys(e, ERR_IO, "cannot hand the run to its process");
-		goto out;
+		goto done;
 	}
-	/* the rest of a short header, then the body */
-	if (send_all(sock, head + n, sizeof(head) - (size_t)n, e) < 0 ||
-	    send_all(sock, b.ptr, b.len, e) < 0)
-		goto out;
+	/* 8 bytes into an empty socket: never short (the receiver takes the
+	 * header, with its descriptor, in one piece) */
+	if (n != (ssize_t)sizeof(head)) {
+		err_set(e, ERR_IO, "cannot hand the run to its process: a short write");
+		goto done;
+	}
+	if (send_all(sock, b.ptr, b.len, e) < 0)
+		goto done;
 	rc = 0;
-out:
+done:
 	/* the variables may hold the git token */
 	explicit_bzero(b.ptr, b.len);
 	buf_release(&b);
@@ -168,7 +175,7 @@ void run_standby_env_release(struct strv *env)
 	strv_release(env);
 }
 
-int run_standby_wait(int fd, struct strv *argv, struct strv *env, struct err *e)
+int run_standby_wait(struct strv *argv, struct strv *env, int fd, struct err *e)
 {
 	char head[8], ctl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = head, .iov_len = sizeof(head) };
@@ -186,45 +193,60 @@ int run_standby_wait(int fd, struct strv *argv, struct strv *env, struct err *e)
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	while (n < 0 && errno == EINTR);
-	for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&log_fd, CMSG_DATA(cm), sizeof(int));
+	for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t nfd = cm->cmsg_len > CMSG_LEN(0) ?
+			     (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		/* one descriptor is the log; any other is closed */
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (log_fd < 0 && nfd == 1)
+				log_fd = got;
+			else
+				close(got);
+		}
+	}
 	if (n == 0) {
 		rc = 1;
-		goto out;
+		goto done;
 	}
 	if (n < 0) {
 		err_sys(e, ERR_IO, "--standby: reading the request");
-		goto out;
+		goto done;
 	}
 	if (n != (ssize_t)sizeof(head) || memcmp(head, magic, 4) || log_fd < 0 ||
 	    (mh.msg_flags & MSG_CTRUNC)) {
 		err_set(e, ERR_SYNTAX, "--standby: a malformed request");
-		goto out;
+		goto done;
 	}
 	for (int i = 0; i < 4; i++)
 		len |= (uint32_t)(unsigned char)head[4 + i] << (8 * i);
 	if (len > RUN_STANDBY_MAX) {
 		err_set(e, ERR_SYNTAX, "--standby: a request of %u bytes", len);
-		goto out;
+		goto done;
 	}
 	body = xmalloc(len + 1);
 	if (read_full(fd, body, len) != (ssize_t)len) {
 		err_set(e, ERR_SYNTAX, "--standby: a request cut short");
-		goto out;
+		goto done;
 	}
 	if (parse_request(body, len, argv, env, e) < 0) {
 		strv_release(argv);
 		run_standby_env_release(env);
-		goto out;
+		goto done;
 	}
 	if (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0) {
 		err_sys(e, ERR_IO, "--standby: the run's log");
-		goto out;
+		strv_release(argv);
+		run_standby_env_release(env);
+		goto done;
 	}
 	rc = 0;
-out:
+done:
 	if (body) {
 		explicit_bzero(body, len);
 		free(body);

@@ -37,7 +37,7 @@ int run_standby_send(int sock, const struct strv *argv, const struct strv *env,
  * changed, so the token never is in it. 0; 1 when the agent closed its
  * end without one; -1 on a malformed request (argv and env left empty).
  */
-int run_standby_wait(int fd, struct strv *argv, struct strv *env, struct err *e);
+int run_standby_wait(struct strv *argv, struct strv *env, int fd, struct err *e);
 /* strv_release of an env from run_standby_wait, its strings wiped first. */
 void run_standby_env_release(struct strv *env);
 

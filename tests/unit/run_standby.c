@@ -43,7 +43,7 @@ static pid_t waiter(int fd, int other)
 
 		close(other);
 		unsetenv("GITHUB_TOKEN");
-		r = run_standby_wait(fd, &argv, &env, &e);
+		r = run_standby_wait(&argv, &env, fd, &e);
 		tok = strv_getenv(&env, "GITHUB_TOKEN");
 
 		if (r < 0)
@@ -161,7 +161,7 @@ static void refused(const char *magic, uint32_t len, const char *body, size_t bo
 	pair(sv);
 	send_raw(sv[0], magic, len, body, body_len, with_fd);
 	close(sv[0]);
-	assert_int_equal(run_standby_wait(sv[1], &argv, &env, &e), -1);
+	assert_int_equal(run_standby_wait(&argv, &env, sv[1], &e), -1);
 	assert_non_null(strstr(e.msg, want));
 	assert_int_equal(argv.n + env.n, 0);
 	strv_release(&argv);
