@@ -115,7 +115,7 @@ static void hide_agent_state(struct agent *ag, const struct queue_run *r,
  * (agent_standby.c): the git token, which must not be in its argv */
 static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 		       const char *event_path, const char *summary_path,
-		       struct strv *argv, struct strv *env)
+		       bool token_ok, struct strv *argv, struct strv *env)
 {
 	struct agent_config *c = &ag->cfg;
 	json_t *inputs;
@@ -148,7 +148,7 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 	strv_pushf(argv, "--clone=%s", r->clone_url);
 	if (r->sha)
 		strv_pushf(argv, "--sha=%s", r->sha);
-	if (c->git_token && run_clone_token_ok(r->clone_url)) {
+	if (c->git_token && token_ok && run_clone_token_ok(r->clone_url)) {
 		strv_push(argv, "--secret=GITHUB_TOKEN");
 		strv_pushf(env, "GITHUB_TOKEN=%s", c->git_token);
 	}
@@ -355,6 +355,34 @@ static void wait_child(struct agent *ag, struct worker *w, pid_t pid)
 		close(pfd);
 }
 
+/*
+ * Whether the git token may go with r (its checkout and commit statuses).
+ * A run from a signed delivery has its clone URL from the forge itself; a
+ * run started through the API (delivery "manual:...") has whatever URL its
+ * caller gave, so the token only goes to a server the queue has seen in a
+ * signed delivery of the repository, or to the forge status.api_url names.
+ * The run goes on without it otherwise (a public repository still clones),
+ * and its log says so.
+ */
+static bool token_trusted(struct agent *ag, struct queue *q, const struct queue_run *r,
+			  int log_fd)
+{
+	struct err e = ERR_INIT;
+	int known;
+
+	if (!str_starts_with(r->delivery, "manual:") ||
+	    forge_status_api_vouches(ag, r->clone_url))
+		return true;
+	known = queue_repo_knows_origin(q, r->repo, r->clone_url, &e);
+	if (known == 1)
+		return true;
+	say(ag, log_fd, "the git token is not offered to %s, and no commit status is "
+	    "sent: no signed delivery of %s came from that server%s%s", r->clone_url,
+	    r->repo, known < 0 ? "; " : "", known < 0 ? e.msg : "");
+	err_clear(&e);
+	return false;
+}
+
 static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 {
 	struct agent *ag = w->ag;
@@ -366,12 +394,12 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	char *name = slug(r->repo);
 	char *ws = xasprintf("%s/%s/w%d", ag->work_dir, name, w->index);
 	struct strv argv = STRV_INIT, env = STRV_INIT;
-	const char *status = "failure", *state;
+	const char *status = "failure", *state, *desc;
 	char *error = NULL;
 	json_t *summary = NULL;
 	struct err e = ERR_INIT;
 	int log_fd, wstatus = 0;
-	bool cancelled, draining, lost = false;
+	bool cancelled, draining, trusted, lost = false;
 	int owned;
 	pid_t pid;
 
@@ -381,7 +409,10 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	say(ag, log_fd, "run %lld of %s %s (%s%s%s), delivery %s%s", r->id, r->repo,
 	    r->ref, r->event, r->sha ? " at " : "", r->sha ? r->sha : "", r->delivery,
 	    r->attempts ? " (again: an agent was lost)" : "");
-	forge_status_post(ag, r, "pending", "gantry is running the workflows", log_fd, &e);
+	trusted = token_trusted(ag, *qp, r, log_fd);
+	if (trusted)
+		forge_status_post(ag, r, "pending", "gantry is running the workflows",
+				  log_fd, &e);
 	err_clear(&e);
 	/* what an earlier attempt of this run left (a crash) is not this one's */
 	fs_remove_tree(rundir, NULL);
@@ -390,7 +421,7 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 		error = xasprintf("%s", e.msg);
 		goto finish;
 	}
-	child_args(ag, r, ws, event_path, summary_path, &argv, &env);
+	child_args(ag, r, ws, event_path, summary_path, trusted, &argv, &env);
 	pthread_mutex_lock(&ag->lock);
 	cancelled = w->cancel_sent;
 	draining = ag->draining;
@@ -475,10 +506,10 @@ finish:
 	state = !strcmp(status, "success") || !strcmp(status, "skipped") ? "success" :
 		!strcmp(status, "failure") ? "failure" : "error";
 	err_clear(&e);
-	if (forge_status_post(ag, r, state, !strcmp(status, "success") ? "the workflows passed"
-			      : !strcmp(status, "skipped") ? "no workflow runs on this push"
-			      : !strcmp(status, "cancelled") ? "cancelled"
-			      : "a workflow failed", -1, &e) < 0) {
+	desc = !strcmp(status, "success") ? "the workflows passed"
+	       : !strcmp(status, "skipped") ? "no workflow runs on this push"
+	       : !strcmp(status, "cancelled") ? "cancelled" : "a workflow failed";
+	if (trusted && forge_status_post(ag, r, state, desc, -1, &e) < 0) {
 		char *m = mask_str(ag->mask, e.msg);
 
 		log_msg(LOG_WARN, "agent: run %lld: %s", r->id, m);

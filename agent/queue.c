@@ -1,15 +1,22 @@
 /*
  * queue: the dispatch to the backend a URL names, and what both backends
- * share (reading a run's summary into rows, redacting URLs).
+ * share (reading a run's summary into rows, redacting URLs, the host of
+ * a clone URL).
  */
 #include "queue_int.h"
 
 #include "../lib/util.h"
 #include "../lib/jsonx.h"
+#include "../lib/strv.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+
+/* How many of a repo's newest webhook runs queue_repo_knows_host reads. */
+#define KNOWN_HOST_RUNS 1000
 
 long long queue_now_ms(void)
 {
@@ -154,6 +161,82 @@ int queue_list(struct queue *q, long limit, long long before,
 	       const char *status, json_t **out, struct err *e)
 {
 	return q->ops->list(q, limit, before, status, out, e);
+}
+
+/*
+ * The host[:port] of a clone URL, as a span of url: *len gets its length,
+ * 0 when the URL names no host (a local path).
+ *   url := scheme "://" [userinfo "@"] host [":" port] [("/" | "?" | "#") ...]
+ *        | [user "@"] host ":" path	(scp form, ssh: no port)
+ *   scheme := ALPHA { ALPHA | DIGIT | "+" | "-" | "." }
+ * In the scp form the colon comes before any '/', as git reads it.
+ */
+static const char *url_hostport(const char *url, size_t *len)
+{
+	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	const char *auth, *at = NULL, *colon, *slash;
+
+	*len = 0;
+	if (n && isalpha((unsigned char)url[0]) && !strncmp(url + n, "://", 3)) {
+		auth = url + n + 3;
+		n = strcspn(auth, "/?#");
+		for (const char *p = auth; p < auth + n; p++)
+			if (*p == '@')		/* the last: a password may hold one */
+				at = p;
+		if (at) {
+			n -= (size_t)(at + 1 - auth);
+			auth = at + 1;
+		}
+		*len = n;
+		return auth;
+	}
+	colon = strchr(url, ':');
+	slash = strchr(url, '/');
+	if (!colon || (slash && slash < colon))
+		return url;
+	at = memchr(url, '@', (size_t)(colon - url));
+	auth = at ? at + 1 : url;
+	*len = (size_t)(colon - auth);
+	return auth;
+}
+
+int queue_repo_knows_host(struct queue *q, const char *repo, const char *host,
+			  struct err *e)
+{
+	struct strv urls = STRV_INIT;
+	size_t hlen = strlen(host), n;
+	const char *hp;
+	int r;
+
+	r = q->ops->repo_clone_urls(q, repo, KNOWN_HOST_RUNS, &urls, e);
+	if (r < 0) {
+		strv_release(&urls);
+		return -1;
+	}
+	r = 0;
+	for (size_t i = 0; !r && i < urls.n; i++) {
+		hp = url_hostport(urls.v[i], &n);
+		r = n && n == hlen && !strncasecmp(hp, host, n);
+	}
+	strv_release(&urls);
+	return r;
+}
+
+int queue_repo_knows_origin(struct queue *q, const char *repo, const char *url,
+			    struct err *e)
+{
+	size_t n;
+	const char *hp = url_hostport(url, &n);
+	char *host;
+	int r;
+
+	if (!n)
+		return 0;
+	host = xstrndup(hp, n);
+	r = queue_repo_knows_host(q, repo, host, e);
+	free(host);
+	return r;
 }
 
 int queue_counts(struct queue *q, json_t **out, struct err *e)

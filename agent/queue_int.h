@@ -8,6 +8,8 @@
 
 #include "queue.h"
 
+struct strv;
+
 struct queue_ops {
 	const char *name;
 	int (*open)(struct queue **out, const char *url, const char *agent_id,
@@ -33,6 +35,11 @@ struct queue_ops {
 	int (*list)(struct queue *q, long limit, long long before,
 		    const char *status, json_t **out, struct err *e);
 	int (*counts)(struct queue *q, json_t **out, struct err *e);
+	/* queue_repo_knows_host's rows: append to *out the distinct clone
+	 * URLs of the newest limit runs of repo whose delivery ID does not
+	 * begin with "manual:" */
+	int (*repo_clone_urls)(struct queue *q, const char *repo, long limit,
+			       struct strv *out, struct err *e);
 	int (*release)(struct queue *q, long long run_id, struct err *e);
 	/* one batch of queue_prune, in one transaction: at most limit
 	 * runs; *n gets how many were deleted */
@@ -51,6 +58,13 @@ struct queue {
 
 extern const struct queue_ops queue_sqlite_ops;
 extern const struct queue_ops queue_pg_ops;
+
+/* The backends' repo_clone_urls, for their ops tables (queue_sqlite_read.c,
+ * queue_pg_read.c). */
+int qsql_repo_clone_urls(struct queue *base, const char *repo, long limit,
+			 struct strv *out, struct err *e);
+int pg_repo_clone_urls(struct queue *base, const char *repo, long limit,
+		       struct strv *out, struct err *e);
 
 /* Tests only: empty the queue (ops->reset). */
 int queue_test_reset(struct queue *q, struct err *e);

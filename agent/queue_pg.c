@@ -777,6 +777,7 @@ const struct queue_ops queue_pg_ops = {
 	.get = pg_get,
 	.list = pg_list,
 	.counts = pg_counts,
+	.repo_clone_urls = pg_repo_clone_urls,
 	.release = pg_release,
 	.reset = pg_reset,
 	.prune = pg_prune,

@@ -2,15 +2,17 @@
  * queue_pg_read: the PostgreSQL queue's reads, for the API and the CLI:
  * one run with its jobs and steps (pg_get), a page of runs (pg_list) and
  * the counts by status (pg_counts), each turned from libpq's results into
- * JSON; pg_rows and pg_value, which read one statement's answer for
- * both files; and pg_array_add, which writes a text[] parameter. The
- * connection, its retries and every write are in queue_pg.c; a read is one statement (or two, for a run's jobs and
- * steps) outside any transaction, so pg_exec may reset a lost connection
- * and send it again.
+ * JSON; a repository's clone URLs (pg_repo_clone_urls); pg_rows and
+ * pg_value, which read one statement's answer for both files; and
+ * pg_array_add, which writes a text[] parameter. The connection, its
+ * retries and every write are in queue_pg.c; a read is one statement (or
+ * two, for a run's jobs and steps) outside any transaction, so pg_exec
+ * may reset a lost connection and send it again.
  */
 #include "queue_pg_int.h"
 
 #include "../lib/buf.h"
+#include "../lib/strv.h"
 #include "../lib/util.h"
 
 #include <string.h>
@@ -190,6 +192,26 @@ int pg_counts(struct queue *base, json_t **out, struct err *e)
 	json_object_set(o, "queued", json_object_get(runs, "queued"));
 	json_object_set(o, "running", json_object_get(runs, "running"));
 	*out = o;
+	return 0;
+}
+
+int pg_repo_clone_urls(struct queue *base, const char *repo, long limit,
+		       struct strv *out, struct err *e)
+{
+	struct pg_num nlim;
+	const char *p[] = { repo, pg_num_str(&nlim, limit < 1 ? 1 : limit) };
+	PGresult *res;
+	int r;
+
+	r = pg_exec((struct queue_pg *)base, &res, "repo clone URLs",
+		    "SELECT DISTINCT clone_url FROM (SELECT clone_url FROM runs"
+		    " WHERE repo = $1 AND substr(delivery, 1, 7) <> 'manual:'"
+		    " ORDER BY id DESC LIMIT $2::bigint) AS newest", 2, p, e);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < PQntuples(res); i++)
+		strv_push(out, PQgetvalue(res, i, 0));
+	PQclear(res);
 	return 0;
 }
 

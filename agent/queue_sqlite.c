@@ -782,6 +782,7 @@ const struct queue_ops queue_sqlite_ops = {
 	.get = qsql_get,
 	.list = qsql_list,
 	.counts = qsql_counts,
+	.repo_clone_urls = qsql_repo_clone_urls,
 	.reset = qsql_reset,
 	.relax_sync = qsql_relax_sync,
 	.release = qsql_release,

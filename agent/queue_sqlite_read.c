@@ -1,13 +1,14 @@
 /*
  * queue_sqlite_read: the reading side of the SQLite queue (queue_get,
  * queue_list, queue_counts and the helpers that turn rows into the JSON
- * queue.h shows), and under it the plumbing both halves use: errors,
- * cached statements, and the transaction that is run again, whole, while
+ * queue.h shows; a repository's clone URLs), and under it the plumbing
+ * both halves use: errors, cached statements, and the transaction that is run again, whole, while
  * the file is busy. queue_sqlite.c opens, migrates and writes;
  * queue_sqlite_int.h is what the two share.
  */
 #include "queue_sqlite_int.h"
 
+#include "../lib/strv.h"
 #include "../lib/util.h"
 
 #include <errno.h>
@@ -277,4 +278,56 @@ int qsql_counts(struct queue *base, json_t **out, struct err *e)
 
 	return tx_json((struct qsql *)base, counts_tx, &c, &c.out, "counts", out,
 		       e);
+}
+
+/*
+ * The distinct clone URLs of the newest ?2 runs of repo ?1 that came from
+ * a webhook (not "manual:"), for queue_repo_knows_host. Prepared for each
+ * call, not kept in q->st[] like the others (open's schema check is the
+ * other exception).
+ */
+#define CLONE_URLS_SQL \
+	"SELECT DISTINCT clone_url FROM (SELECT clone_url FROM runs" \
+	" WHERE repo = ?1 AND substr(delivery, 1, 7) <> 'manual:'" \
+	" ORDER BY id DESC LIMIT ?2) AS newest"
+
+struct urls_ctx {
+	const char *repo;
+	long long limit;
+	struct strv urls;	/* owned; this try's rows */
+};
+
+static int clone_urls_tx(struct qsql *q, void *ctx, struct err *e)
+{
+	struct urls_ctx *c = ctx;
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	strv_release(&c->urls);		/* a try made again starts over */
+	if (sqlite3_prepare_v2(q->db, CLONE_URLS_SQL, -1, &s, NULL) != SQLITE_OK)
+		return qsql_err(q, e, "repo clone URLs");
+	sqlite3_bind_text(s, 1, c->repo, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, c->limit);
+	while ((r = qsql_step(q, s, "repo clone URLs", e)) > 0) {
+		const char *url = (const char *)sqlite3_column_text(s, 0);
+
+		if (url)
+			strv_push(&c->urls, url);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int qsql_repo_clone_urls(struct queue *base, const char *repo, long limit,
+			 struct strv *out, struct err *e)
+{
+	struct urls_ctx c = { repo, limit < 1 ? 1 : limit, STRV_INIT };
+	int r;
+
+	r = qsql_tx_run((struct qsql *)base, false, clone_urls_tx, &c,
+			"repo clone URLs", e);
+	for (size_t i = 0; r >= 0 && i < c.urls.n; i++)
+		strv_push(out, c.urls.v[i]);
+	strv_release(&c.urls);
+	return r < 0 ? r : 0;
 }

@@ -753,6 +753,85 @@ static void case_counts(const char *url)
 }
 QUEUE_TEST(counts)
 
+/* ---- which hosts served a repo's webhook runs ---- */
+
+static int knows(struct queue *q, const char *repo, const char *host)
+{
+	struct err e = ERR_INIT;
+	int r = queue_repo_knows_host(q, repo, host, &e);
+
+	if (r < 0)
+		fail_msg("queue_repo_knows_host: %s", e.msg);
+	return r;
+}
+
+#define NNEWER 1000	/* queue_repo_knows_host's bound */
+
+static void case_repo_knows_host(const char *url)
+{
+	static const struct { const char *delivery, *repo, *clone_url; } rs[] = {
+		{ "github:1", "acme/app", "https://git.example.com/acme/app.git" },
+		{ "gitea:2", "acme/app", "https://GIT.example.com:8443/acme/app.git" },
+		{ "gitlab:3", "acme/app", "git@ssh.example.com:acme/app.git" },
+		{ "manual:4", "acme/app", "https://evil.example/acme/app" },
+		{ "github:5", "other/x", "https://bot:p@ss@other.example:8443/x.git" },
+		{ "manual:6", "other/x", "https://evil.example/other/x" },
+	};
+	static char names[NNEWER][32];
+	static struct queue_new b[NNEWER];
+	static long long ids[NNEWER];
+	static bool dup[NNEWER];
+	struct queue *q = open_q(url, "a1");
+	struct err e = ERR_INIT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(rs); i++) {
+		b[i] = new_run(rs[i].delivery,
+			       str_starts_with(rs[i].delivery, "manual:"));
+		b[i].repo = rs[i].repo;
+		b[i].clone_url = rs[i].clone_url;
+	}
+	if (queue_add(q, b, ARRAY_SIZE(rs), ids, dup, &e) < 0)
+		fail_msg("queue_add: %s", e.msg);
+
+	assert_int_equal(knows(q, "acme/app", "git.example.com"), 1);
+	assert_int_equal(knows(q, "acme/app", "Git.Example.COM"), 1);
+	assert_int_equal(knows(q, "acme/app", "git.example.com:8443"), 1);
+	assert_int_equal(knows(q, "acme/app", "git.example.com:443"), 0);
+	assert_int_equal(knows(q, "acme/app", "ssh.example.com"), 1);
+	assert_int_equal(knows(q, "acme/app", "git@ssh.example.com"), 0);
+	assert_int_equal(knows(q, "acme/app", "evil.example"), 0);	/* manual only */
+	assert_int_equal(knows(q, "acme/app", "other.example:8443"), 0);
+	assert_int_equal(knows(q, "acme/app", "example.com"), 0);
+	assert_int_equal(knows(q, "acme/app", ""), 0);
+	/* with its port only; the last '@' ends the userinfo */
+	assert_int_equal(knows(q, "other/x", "other.example:8443"), 1);
+	assert_int_equal(knows(q, "other/x", "other.example"), 0);
+	assert_int_equal(knows(q, "other/x", "ss@other.example:8443"), 0);
+	assert_int_equal(knows(q, "other/x", "git.example.com"), 0);
+	assert_int_equal(knows(q, "other/x", "evil.example"), 0);
+	assert_int_equal(knows(q, "nobody/none", "git.example.com"), 0);
+	assert_int_equal(knows(q, "ACME/app", "git.example.com"), 0);
+
+	/* only the newest NNEWER webhook runs count: the first three fall out */
+	for (int i = 0; i < NNEWER; i++) {
+		snprintf(names[i], sizeof(names[i]), "github:newer-%04d", i);
+		b[i] = new_run(names[i], false);
+		b[i].repo = "acme/app";
+		b[i].clone_url = i % 2 ? "https://new.example/acme/app.git" :
+			"ssh://git@New.Example:2222/acme/app.git";
+	}
+	if (queue_add(q, b, NNEWER, ids, dup, &e) < 0)
+		fail_msg("queue_add: %s", e.msg);
+	assert_int_equal(knows(q, "acme/app", "new.example"), 1);
+	assert_int_equal(knows(q, "acme/app", "new.example:2222"), 1);
+	assert_int_equal(knows(q, "acme/app", "git.example.com"), 0);
+	assert_int_equal(knows(q, "acme/app", "git.example.com:8443"), 0);
+	assert_int_equal(knows(q, "acme/app", "ssh.example.com"), 0);
+	assert_int_equal(knows(q, "other/x", "other.example:8443"), 1);
+	queue_close(q);
+}
+QUEUE_TEST(repo_knows_host)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_queue_cancel),
 		cmocka_unit_test(test_queue_list),
 		cmocka_unit_test(test_queue_counts),
+		cmocka_unit_test(test_queue_repo_knows_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
