@@ -175,8 +175,5 @@ int agent_retention_start(struct agent *ag, pthread_t *th, struct err *e);
 int forge_status_post(struct agent *ag, const struct queue_run *r,
 		      const char *state, const char *description, int log_fd,
 		      struct err *e);
-/* Whether status.api_url is on clone_url's host or its "api." host (the
- * operator named that forge). */
-bool forge_status_api_vouches(struct agent *ag, const char *clone_url);
 
 #endif

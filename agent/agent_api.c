@@ -186,6 +186,11 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 			   str_starts_with(url, "ssh://") || str_starts_with(url, "git@")) ||
 		 strpbrk(url, " \t\r\n"))
 		snprintf(msg, sizeof(msg), "\"clone_url\" must be an http(s) or ssh URL");
+	else if (strpbrk(url, "?#\\"))
+		/* a server may ignore what follows: the path would not be the
+		 * repository's ("https://host/them/evil.git?x=/acme/app") */
+		snprintf(msg, sizeof(msg), "\"clone_url\" must not have a query, a "
+			 "fragment or a backslash");
 	else if (url_has_secret(url))
 		snprintf(msg, sizeof(msg), "\"clone_url\" must not carry credentials "
 			 "(GIT__TOKEN is the agent's)");

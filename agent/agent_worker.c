@@ -356,13 +356,14 @@ static void wait_child(struct agent *ag, struct worker *w, pid_t pid)
 }
 
 /*
- * Whether the git token may go with r (its checkout and commit statuses).
- * A run from a signed delivery has its clone URL from the forge itself; a
- * run started through the API (delivery "manual:...") has whatever URL its
- * caller gave, so the token only goes to a server the queue has seen in a
- * signed delivery of the repository, or to the forge status.api_url names.
- * The run goes on without it otherwise (a public repository still clones),
- * and its log says so.
+ * Whether the git token may go with r: to its checkout, and to its
+ * workflows as secrets.GITHUB_TOKEN. A run from a signed delivery has its
+ * clone URL from the forge itself; a run started through the API
+ * (delivery "manual:...") has whatever URL its caller gave, and whoever
+ * controls what is there controls the workflows that get the token. So it
+ * goes only with a clone URL that a signed delivery of the same repository
+ * came with (queue_repo_knows_url). The run goes on without it otherwise
+ * (a public repository still clones), and its log says so.
  */
 static bool token_trusted(struct agent *ag, struct queue *q, const struct queue_run *r,
 			  int log_fd)
@@ -370,15 +371,17 @@ static bool token_trusted(struct agent *ag, struct queue *q, const struct queue_
 	struct err e = ERR_INIT;
 	int known;
 
-	if (!str_starts_with(r->delivery, "manual:") ||
-	    forge_status_api_vouches(ag, r->clone_url))
+	if (!str_starts_with(r->delivery, "manual:"))
 		return true;
-	known = queue_repo_knows_origin(q, r->repo, r->clone_url, &e);
+	known = queue_repo_knows_url(q, r->repo, r->clone_url, &e);
 	if (known == 1)
 		return true;
-	say(ag, log_fd, "the git token is not offered to %s, and no commit status is "
-	    "sent: no signed delivery of %s came from that server%s%s", r->clone_url,
-	    r->repo, known < 0 ? "; " : "", known < 0 ? e.msg : "");
+	if (known < 0)
+		say(ag, log_fd, "the git token is not given to this run: the queue "
+		    "could not tell whether %s is %s's (%s)", r->clone_url, r->repo, e.msg);
+	else
+		say(ag, log_fd, "the git token is not given to this run: no signed "
+		    "delivery of %s came with the clone URL %s", r->repo, r->clone_url);
 	err_clear(&e);
 	return false;
 }

@@ -202,19 +202,6 @@ static bool host_allowed(const char *host, const char *clone_url,
 	return ok;
 }
 
-bool forge_status_api_vouches(struct agent *ag, const char *clone_url)
-{
-	char *api;
-	bool ok;
-
-	pthread_rwlock_rdlock(&ag->cfg_lock);
-	api = url_host(ag->cfg.status_api_url, NULL);
-	pthread_rwlock_unlock(&ag->cfg_lock);
-	ok = api && host_allowed(api, clone_url, NULL);
-	free(api);
-	return ok;
-}
-
 /* {"state", "target_url", "description", "context"} as text; caller frees. */
 static char *status_body(const char *state, const char *description,
 			 const char *public_url, long long id,

@@ -1,7 +1,7 @@
 /*
  * queue: the dispatch to the backend a URL names, and what both backends
- * share (reading a run's summary into rows, redacting URLs, the host of
- * a clone URL).
+ * share (reading a run's summary into rows, redacting URLs, comparing
+ * clone URLs).
  */
 #include "queue_int.h"
 
@@ -15,8 +15,8 @@
 #include <strings.h>
 #include <time.h>
 
-/* How many of a repo's newest webhook runs queue_repo_knows_host reads. */
-#define KNOWN_HOST_RUNS 1000
+/* How many of a repo's newest webhook runs queue_repo_knows_url reads. */
+#define KNOWN_URL_RUNS 1000
 
 long long queue_now_ms(void)
 {
@@ -164,78 +164,91 @@ int queue_list(struct queue *q, long limit, long long before,
 }
 
 /*
- * The host[:port] of a clone URL, as a span of url: *len gets its length,
- * 0 when the URL names no host (a local path).
- *   url := scheme "://" [userinfo "@"] host [":" port] [("/" | "?" | "#") ...]
- *        | [user "@"] host ":" path	(scp form, ssh: no port)
- *   scheme := ALPHA { ALPHA | DIGIT | "+" | "-" | "." }
- * In the scp form the colon comes before any '/', as git reads it.
+ * url in the form clone URLs are compared in (caller frees): scheme and
+ * host in lower case, without userinfo or the scheme's default port, the
+ * path without a trailing "/" or ".git"; NULL for what is not
+ * scheme://host/path, or has a query or a fragment (which a git server
+ * may ignore: "https://host/them/evil.git?x=/acme/app").
+ *   url := scheme "://" [userinfo "@"] host [":" port] path
  */
-static const char *url_hostport(const char *url, size_t *len)
+static char *url_norm(const char *url)
 {
+	static const struct { const char *scheme, *port; } dflt[] = {
+		{ "https", "443" }, { "http", "80" }, { "ssh", "22" }, { "git", "9418" },
+	};
 	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
 			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
-	const char *auth, *at = NULL, *colon, *slash;
+	const char *auth, *at, *port = NULL, *path;
+	size_t alen, hlen, plen;
+	char *out, *scheme;
 
-	*len = 0;
-	if (n && isalpha((unsigned char)url[0]) && !strncmp(url + n, "://", 3)) {
-		auth = url + n + 3;
-		n = strcspn(auth, "/?#");
-		for (const char *p = auth; p < auth + n; p++)
-			if (*p == '@')		/* the last: a password may hold one */
-				at = p;
-		if (at) {
-			n -= (size_t)(at + 1 - auth);
-			auth = at + 1;
-		}
-		*len = n;
-		return auth;
+	if (!n || !isalpha((unsigned char)url[0]) || strncmp(url + n, "://", 3) ||
+	    strpbrk(url, "?#"))
+		return NULL;
+	scheme = xstrndup(url, n);
+	auth = url + n + 3;
+	alen = strcspn(auth, "/");
+	path = auth + alen;
+	at = memrchr(auth, '@', alen);	/* the last: a password may hold one */
+	if (at) {
+		alen -= (size_t)(at + 1 - auth);
+		auth = at + 1;
 	}
-	colon = strchr(url, ':');
-	slash = strchr(url, '/');
-	if (!colon || (slash && slash < colon))
-		return url;
-	at = memchr(url, '@', (size_t)(colon - url));
-	auth = at ? at + 1 : url;
-	*len = (size_t)(colon - auth);
-	return auth;
+	hlen = alen;
+	if (!alen) {
+		free(scheme);
+		return NULL;
+	}
+	for (size_t k = alen; k > 0 && auth[k - 1] != ']'; k--)
+		if (auth[k - 1] == ':') {
+			hlen = k - 1;
+			port = auth + k;
+			break;
+		}
+	for (size_t k = 0; k < ARRAY_SIZE(dflt); k++)
+		if (port && !strcasecmp(scheme, dflt[k].scheme) &&
+		    (size_t)(auth + alen - port) == strlen(dflt[k].port) &&
+		    !strncmp(port, dflt[k].port, strlen(dflt[k].port)))
+			port = NULL;
+	plen = strlen(path);
+	while (plen && path[plen - 1] == '/')
+		plen--;
+	if (plen >= 4 && !strncmp(path + plen - 4, ".git", 4))
+		plen -= 4;
+	while (plen && path[plen - 1] == '/')
+		plen--;
+	out = xasprintf("%s://%.*s%s%.*s%.*s", scheme, (int)hlen, auth, port ? ":" : "",
+			port ? (int)(auth + alen - port) : 0, port ? port : "",
+			(int)plen, path);
+	free(scheme);
+	/* scheme and host: lower case (the host ends at the first ':' or '/'
+	 * after "://", or at ']') */
+	for (char *c = out; *c && *c != '/'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (char *c = strstr(out, "://") + 3; *c && *c != '/' && *c != ':'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return out;
 }
 
-int queue_repo_knows_host(struct queue *q, const char *repo, const char *host,
-			  struct err *e)
+int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,
+			 struct err *e)
 {
 	struct strv urls = STRV_INIT;
-	size_t hlen = strlen(host), n;
-	const char *hp;
-	int r;
+	char *want = url_norm(url);
+	int r = 0;
 
-	r = q->ops->repo_clone_urls(q, repo, KNOWN_HOST_RUNS, &urls, e);
-	if (r < 0) {
-		strv_release(&urls);
-		return -1;
-	}
-	r = 0;
-	for (size_t i = 0; !r && i < urls.n; i++) {
-		hp = url_hostport(urls.v[i], &n);
-		r = n && n == hlen && !strncasecmp(hp, host, n);
+	if (!want)
+		return 0;
+	if (q->ops->repo_clone_urls(q, repo, KNOWN_URL_RUNS, &urls, e) < 0)
+		r = -1;
+	for (size_t i = 0; r == 0 && i < urls.n; i++) {
+		char *have = url_norm(urls.v[i]);
+
+		r = have && !strcmp(have, want);
+		free(have);
 	}
 	strv_release(&urls);
-	return r;
-}
-
-int queue_repo_knows_origin(struct queue *q, const char *repo, const char *url,
-			    struct err *e)
-{
-	size_t n;
-	const char *hp = url_hostport(url, &n);
-	char *host;
-	int r;
-
-	if (!n)
-		return 0;
-	host = xstrndup(hp, n);
-	r = queue_repo_knows_host(q, repo, host, e);
-	free(host);
+	free(want);
 	return r;
 }
 

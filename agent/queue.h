@@ -181,16 +181,13 @@ int queue_get(struct queue *q, long long run_id, json_t **out, struct err *e);
 int queue_list(struct queue *q, long limit, long long before,
 	       const char *status, json_t **out, struct err *e);
 
-/* Whether host served the clone URL of a run of repo that came from a
- * signed webhook delivery (its delivery ID not "manual:..."): 1 yes, 0 no,
- * -1 with e. host is compared without case, with its port when the URL
- * has one ("git.example.com:8443"); the newest 1,000 such runs' distinct
- * clone URLs are looked at, at most. */
-int queue_repo_knows_host(struct queue *q, const char *repo, const char *host,
-			  struct err *e);
-/* The same for the host[:port] of url (0 for a URL without a host). */
-int queue_repo_knows_origin(struct queue *q, const char *repo, const char *url,
-			    struct err *e);
+/* Whether url is the clone URL of a run of repo that came from a signed
+ * webhook delivery (its delivery ID not "manual:..."), up to the case of
+ * its scheme and host, a default port, userinfo and a trailing "/" or
+ * ".git": 1 yes, 0 no (also for a URL with a query or fragment), -1 with
+ * e. The newest 1,000 such runs are looked at, at most. */
+int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,
+			 struct err *e);
 
 /*
  * Retention (data.retention_days): delete the finished runs (success,

@@ -35,7 +35,7 @@ struct queue_ops {
 	int (*list)(struct queue *q, long limit, long long before,
 		    const char *status, json_t **out, struct err *e);
 	int (*counts)(struct queue *q, json_t **out, struct err *e);
-	/* queue_repo_knows_host's rows: append to *out the distinct clone
+	/* queue_repo_knows_url's rows: append to *out the distinct clone
 	 * URLs of the newest limit runs of repo whose delivery ID does not
 	 * begin with "manual:" */
 	int (*repo_clone_urls)(struct queue *q, const char *repo, long limit,

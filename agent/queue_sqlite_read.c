@@ -282,7 +282,7 @@ int qsql_counts(struct queue *base, json_t **out, struct err *e)
 
 /*
  * The distinct clone URLs of the newest ?2 runs of repo ?1 that came from
- * a webhook (not "manual:"), for queue_repo_knows_host. Prepared for each
+ * a webhook (not "manual:"), for queue_repo_knows_url. Prepared for each
  * call, not kept in q->st[] like the others (open's schema check is the
  * other exception).
  */

@@ -99,7 +99,9 @@ int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e)
 	}
 	out->scheme = xstrndup(url, (size_t)(sep - url));
 	auth = sep + 3;
-	auth_end = auth + strcspn(auth, "/");
+	/* as libgit2 reads it: "https://evil.example?@github.com/x" is
+	 * evil.example's */
+	auth_end = auth + strcspn(auth, "/?#");
 	at = NULL;
 	for (const char *p = auth; p < auth_end; p++)
 		if (*p == '@')
@@ -713,6 +715,10 @@ void gitx_fetch_opts(git_fetch_options *o, struct gitx_cb *cb,
 	o->prune = GIT_FETCH_PRUNE;
 	o->download_tags = GIT_REMOTE_DOWNLOAD_TAGS_ALL;
 	*bearer_header = NULL;
+	/* credentials (a bearer header goes with every request) stay with
+	 * the server they were given for: no redirect to another one */
+	if (c->token || (c->username && c->password))
+		o->follow_redirects = GIT_REMOTE_REDIRECT_NONE;
 	if (c->token && c->token_bearer && !(c->username && c->password)) {
 		*bearer_header = xasprintf("Authorization: Bearer %s", c->token);
 		o->custom_headers.strings = bearer_header;

@@ -95,6 +95,13 @@ static void test_git_creds_for(void **state)
 	gitx_creds_for(&sc, &c, "https://git.example/o/r.git", "not a url");
 	assert_null(sc.token);
 	assert_true(gitx_same_origin("git@h:o/r.git", "ssh://git@h/o/s.git"));
+	/* the authority ends at '?' and '#' too, as libgit2 reads it */
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "https://evil.example?@git.example/o/sub.git");
+	assert_null(sc.token);
+	gitx_creds_for(&sc, &c, "https://git.example/o/r.git",
+		       "https://evil.example#@git.example/o/sub.git");
+	assert_null(sc.token);
 }
 
 /* An unreachable remote: ERR_REMOTE, and the password is nowhere. */

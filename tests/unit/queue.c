@@ -753,21 +753,21 @@ static void case_counts(const char *url)
 }
 QUEUE_TEST(counts)
 
-/* ---- which hosts served a repo's webhook runs ---- */
+/* ---- which clone URLs came with a repo's signed deliveries ---- */
 
-static int knows(struct queue *q, const char *repo, const char *host)
+static int knows(struct queue *q, const char *repo, const char *url)
 {
 	struct err e = ERR_INIT;
-	int r = queue_repo_knows_host(q, repo, host, &e);
+	int r = queue_repo_knows_url(q, repo, url, &e);
 
 	if (r < 0)
-		fail_msg("queue_repo_knows_host: %s", e.msg);
+		fail_msg("queue_repo_knows_url: %s", e.msg);
 	return r;
 }
 
-#define NNEWER 1000	/* queue_repo_knows_host's bound */
+#define NNEWER 1000	/* queue_repo_knows_url's bound */
 
-static void case_repo_knows_host(const char *url)
+static void case_repo_knows_url(const char *url)
 {
 	static const struct { const char *delivery, *repo, *clone_url; } rs[] = {
 		{ "github:1", "acme/app", "https://git.example.com/acme/app.git" },
@@ -793,24 +793,30 @@ static void case_repo_knows_host(const char *url)
 	if (queue_add(q, b, ARRAY_SIZE(rs), ids, dup, &e) < 0)
 		fail_msg("queue_add: %s", e.msg);
 
-	assert_int_equal(knows(q, "acme/app", "git.example.com"), 1);
-	assert_int_equal(knows(q, "acme/app", "Git.Example.COM"), 1);
-	assert_int_equal(knows(q, "acme/app", "git.example.com:8443"), 1);
-	assert_int_equal(knows(q, "acme/app", "git.example.com:443"), 0);
-	assert_int_equal(knows(q, "acme/app", "ssh.example.com"), 1);
-	assert_int_equal(knows(q, "acme/app", "git@ssh.example.com"), 0);
-	assert_int_equal(knows(q, "acme/app", "evil.example"), 0);	/* manual only */
-	assert_int_equal(knows(q, "acme/app", "other.example:8443"), 0);
-	assert_int_equal(knows(q, "acme/app", "example.com"), 0);
+	/* the same URL up to case of scheme and host, default port, ".git", "/" */
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/acme/app.git"), 1);
+	assert_int_equal(knows(q, "acme/app", "HTTPS://Git.Example.COM/acme/app"), 1);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com:443/acme/app/"), 1);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com:8443/acme/app"), 1);
+	/* another path, scheme, port or case of the path: not the same */
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/them/acme/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/them/evil.git"), 0);
+	assert_int_equal(knows(q, "acme/app",
+			       "https://git.example.com/them/evil.git?x=/acme/app"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/acme/app.git#x"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/ACME/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "http://git.example.com/acme/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com:444/acme/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://evil.example/acme/app"), 0); /* manual */
+	assert_int_equal(knows(q, "acme/app", "git@ssh.example.com:acme/app.git"), 0);
 	assert_int_equal(knows(q, "acme/app", ""), 0);
-	/* with its port only; the last '@' ends the userinfo */
-	assert_int_equal(knows(q, "other/x", "other.example:8443"), 1);
-	assert_int_equal(knows(q, "other/x", "other.example"), 0);
-	assert_int_equal(knows(q, "other/x", "ss@other.example:8443"), 0);
-	assert_int_equal(knows(q, "other/x", "git.example.com"), 0);
-	assert_int_equal(knows(q, "other/x", "evil.example"), 0);
-	assert_int_equal(knows(q, "nobody/none", "git.example.com"), 0);
-	assert_int_equal(knows(q, "ACME/app", "git.example.com"), 0);
+	assert_int_equal(knows(q, "acme/app", "https:///acme/app"), 0);
+	/* userinfo is not part of it (the last '@' ends it) */
+	assert_int_equal(knows(q, "other/x", "https://other.example:8443/x"), 1);
+	assert_int_equal(knows(q, "other/x", "https://other.example/x"), 0);
+	assert_int_equal(knows(q, "other/x", "https://evil.example/other/x"), 0);
+	assert_int_equal(knows(q, "nobody/none", "https://git.example.com/acme/app.git"), 0);
+	assert_int_equal(knows(q, "ACME/app", "https://git.example.com/acme/app.git"), 0);
 
 	/* only the newest NNEWER webhook runs count: the first three fall out */
 	for (int i = 0; i < NNEWER; i++) {
@@ -822,15 +828,15 @@ static void case_repo_knows_host(const char *url)
 	}
 	if (queue_add(q, b, NNEWER, ids, dup, &e) < 0)
 		fail_msg("queue_add: %s", e.msg);
-	assert_int_equal(knows(q, "acme/app", "new.example"), 1);
-	assert_int_equal(knows(q, "acme/app", "new.example:2222"), 1);
-	assert_int_equal(knows(q, "acme/app", "git.example.com"), 0);
-	assert_int_equal(knows(q, "acme/app", "git.example.com:8443"), 0);
-	assert_int_equal(knows(q, "acme/app", "ssh.example.com"), 0);
-	assert_int_equal(knows(q, "other/x", "other.example:8443"), 1);
+	assert_int_equal(knows(q, "acme/app", "https://new.example/acme/app"), 1);
+	assert_int_equal(knows(q, "acme/app", "ssh://new.example:2222/acme/app.git"), 1);
+	assert_int_equal(knows(q, "acme/app", "ssh://new.example:22/acme/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com/acme/app.git"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://git.example.com:8443/acme/app"), 0);
+	assert_int_equal(knows(q, "other/x", "https://other.example:8443/x.git"), 1);
 	queue_close(q);
 }
-QUEUE_TEST(repo_knows_host)
+QUEUE_TEST(repo_knows_url)
 
 int main(void)
 {
@@ -852,7 +858,7 @@ int main(void)
 		cmocka_unit_test(test_queue_cancel),
 		cmocka_unit_test(test_queue_list),
 		cmocka_unit_test(test_queue_counts),
-		cmocka_unit_test(test_queue_repo_knows_host),
+		cmocka_unit_test(test_queue_repo_knows_url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
