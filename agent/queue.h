@@ -40,7 +40,7 @@
 
 #include "../lib/err.h"
 
-#define QUEUE_SCHEMA_VERSION 1
+#define QUEUE_SCHEMA_VERSION 2
 
 struct queue;
 

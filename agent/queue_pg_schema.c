@@ -50,6 +50,9 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (run_id, job_idx, idx));"
 	"CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY,"
 	" heartbeat_ms BIGINT NOT NULL, started_ms BIGINT NOT NULL);",
+	[2] =
+	/* a repository's runs, newest first (queue_repo_knows_url) */
+	"CREATE INDEX IF NOT EXISTS runs_repo_id ON runs(repo, id);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == QUEUE_SCHEMA_VERSION + 1,
 	       "one migration per schema version");

@@ -63,6 +63,8 @@ static const char *const migrations[] = {
 	" started_ms INTEGER, duration_ms INTEGER, PRIMARY KEY(run_id, job_idx, idx));"
 	"CREATE TABLE agents(id TEXT PRIMARY KEY,"
 	" heartbeat_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL);",
+	/* 2: a repository's runs, newest first (queue_repo_knows_url) */
+	"CREATE INDEX runs_repo_id ON runs(repo, id);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == QUEUE_SCHEMA_VERSION,
