@@ -111,9 +111,11 @@ static pid_t spawn(struct strv *argv, struct strv *env, int sock, struct err *e)
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* stdout and stderr become the run's log with the request */
+		/* stdout and stderr become the run's log with the request;
+		 * until then stderr is the agent's (what a standby that gets
+		 * no run says, as it ends) */
 		if (s < 0 || w < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(devnull, 2) < 0 || dup2(s, 3) < 0 || dup3(w, 4, O_CLOEXEC) < 0) {
+		    dup2(s, 3) < 0 || dup3(w, 4, O_CLOEXEC) < 0) {
 			why = errno;
 			if (write(w < 0 ? ep[1] : w, &why, sizeof(why)) < 0)
 				_exit(127);

@@ -21,6 +21,7 @@
 #include "../workflows/filter.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <stdio.h>
@@ -141,11 +142,14 @@ static int standby(struct run_args *a, struct sbx_pool **pool, struct strv *req,
 		   struct strv *env, struct err *e)
 {
 	struct sbx_limits limits;
-	int early = memfd_create("gantry-standby", MFD_CLOEXEC), r;
+	int early = memfd_create("gantry-standby", MFD_CLOEXEC);
+	int own = fcntl(2, F_DUPFD_CLOEXEC, 3), r;
 
 	/* SIGTERM keeps its default action until the run's handlers are set
 	 * (after the checkout and loading), as in any gantry run: a cancel
-	 * while it clones ends it at once */
+	 * while it clones ends it at once. What is said before the run
+	 * comes is the run's (early); what is said when none comes goes to
+	 * the agent's stderr (own), which it was started with */
 	if (early >= 0)
 		dup2(early, 2);
 	run_args_limits(a, &limits);
@@ -154,10 +158,16 @@ static int standby(struct run_args *a, struct sbx_pool **pool, struct strv *req,
 	if (gitx_init(e) < 0)
 		err_clear(e);
 	r = run_standby_wait(req, env, a->standby, e);
-	if (r == 0)
+	if (r == 0) {
 		replay(early);
-	else if (early >= 0)
-		close(early);
+	} else {
+		if (own >= 0)
+			dup2(own, 2);
+		if (early >= 0)
+			close(early);
+	}
+	if (own >= 0)
+		close(own);
 	if (r != 0)
 		return r;
 	run_args_release(a);
