@@ -1,16 +1,18 @@
 /*
  * agent_standby: a worker's run processes. Each run is a child `gantry
- * run`; with workers.prestart the worker starts its next one as soon as it
- * is free (`gantry run --standby`, run_standby.h), so that what a run
- * process does before it knows its run (linking, starting libgit2, the
- * first job's sandbox with its cgroup move) is not waited for when a run
- * comes. Without prestart the same process is started when the run
- * comes and handed the run at once.
+ * run`; with workers.prestart the worker starts its next one when it
+ * starts and as soon as it has handed a run over (`gantry run --standby`,
+ * run_standby.h), so that what a run process does before it knows its run
+ * (linking, starting libgit2, the first job's sandbox with its cgroup
+ * move) is not waited for when a run comes. Without prestart the same
+ * process is started when the run comes and handed the run at once.
  *
  * The standby gets the agent's environment as a run would (env_passes);
  * the run itself (its arguments, the git token) only comes with the
  * request. A standby made with other sandbox settings than the current
- * configuration's (SIGHUP) is replaced before it gets a run.
+ * configuration's (SIGHUP), or from a gantry since replaced on disk, is
+ * replaced before it gets a run; one that ends by itself is said and
+ * replaced after RETRY_NS.
  */
 #include "agent.h"
 #include "run_standby.h"
