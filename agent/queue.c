@@ -163,15 +163,8 @@ int queue_list(struct queue *q, long limit, long long before,
 	return q->ops->list(q, limit, before, status, out, e);
 }
 
-/*
- * url in the form clone URLs are compared in (caller frees): scheme and
- * host in lower case, without userinfo or the scheme's default port, the
- * path without a trailing "/" or ".git"; NULL for what is not
- * scheme://host/path, or has a query or a fragment (which a git server
- * may ignore: "https://host/them/evil.git?x=/acme/app").
- *   url := scheme "://" [userinfo "@"] host [":" port] path
- */
-static char *url_norm(const char *url)
+/*   url := scheme "://" [userinfo "@"] host [":" port] path */
+char *queue_clone_url_norm(const char *url)
 {
 	static const struct { const char *scheme, *port; } dflt[] = {
 		{ "https", "443" }, { "http", "80" }, { "ssh", "22" }, { "git", "9418" },
@@ -195,16 +188,16 @@ static char *url_norm(const char *url)
 		auth = at + 1;
 	}
 	hlen = alen;
-	if (!alen) {
-		free(scheme);
-		return NULL;
-	}
 	for (size_t k = alen; k > 0 && auth[k - 1] != ']'; k--)
 		if (auth[k - 1] == ':') {
 			hlen = k - 1;
 			port = auth + k;
 			break;
 		}
+	if (!hlen) {		/* "https:///x", "https://:443/x" */
+		free(scheme);
+		return NULL;
+	}
 	for (size_t k = 0; k < ARRAY_SIZE(dflt); k++)
 		if (port && !strcasecmp(scheme, dflt[k].scheme) &&
 		    (size_t)(auth + alen - port) == strlen(dflt[k].port) &&
@@ -234,7 +227,7 @@ int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,
 			 struct err *e)
 {
 	struct strv urls = STRV_INIT;
-	char *want = url_norm(url);
+	char *want = queue_clone_url_norm(url);
 	int r = 0;
 
 	if (!want)
@@ -242,7 +235,7 @@ int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,
 	if (q->ops->repo_clone_urls(q, repo, KNOWN_URL_RUNS, &urls, e) < 0)
 		r = -1;
 	for (size_t i = 0; r == 0 && i < urls.n; i++) {
-		char *have = url_norm(urls.v[i]);
+		char *have = queue_clone_url_norm(urls.v[i]);
 
 		r = have && !strcmp(have, want);
 		free(have);

@@ -188,6 +188,12 @@ int queue_list(struct queue *q, long limit, long long before,
  * e. The newest 1,000 such runs are looked at, at most. */
 int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,
 			 struct err *e);
+/* url in the form queue_repo_knows_url compares (caller frees): scheme and
+ * host in lower case, without userinfo or the scheme's default port, the
+ * path without a trailing "/" or ".git"; NULL for what is not
+ * scheme://host/path, or has a query or a fragment (which a git server
+ * may ignore: "https://host/them/evil.git?x=/acme/app"). */
+char *queue_clone_url_norm(const char *url);
 
 /*
  * Retention (data.retention_days): delete the finished runs (success,

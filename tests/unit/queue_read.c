@@ -147,6 +147,7 @@ static void case_repo_knows_url(const char *url)
 	assert_int_equal(knows(q, "acme/app", "git@ssh.example.com:acme/app.git"), 0);
 	assert_int_equal(knows(q, "acme/app", ""), 0);
 	assert_int_equal(knows(q, "acme/app", "https:///acme/app"), 0);
+	assert_int_equal(knows(q, "acme/app", "https://:443/acme/app"), 0);
 	/* userinfo is not part of it (the last '@' ends it) */
 	assert_int_equal(knows(q, "other/x", "https://other.example:8443/x"), 1);
 	assert_int_equal(knows(q, "other/x", "https://other.example/x"), 0);
