@@ -5,6 +5,8 @@
  */
 #include "queue_int.h"
 
+#include "../lib/buf.h"
+#include "../lib/git.h"
 #include "../lib/util.h"
 #include "../lib/jsonx.h"
 #include "../lib/strv.h"
@@ -12,7 +14,6 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* How many of a repo's newest webhook runs queue_repo_knows_url reads. */
@@ -163,64 +164,50 @@ int queue_list(struct queue *q, long limit, long long before,
 	return q->ops->list(q, limit, before, status, out, e);
 }
 
-/*   url := scheme "://" [userinfo "@"] host [":" port] path */
 char *queue_clone_url_norm(const char *url)
 {
-	static const struct { const char *scheme, *port; } dflt[] = {
-		{ "https", "443" }, { "http", "80" }, { "ssh", "22" }, { "git", "9418" },
+	static const struct { const char *scheme; int port; } dflt[] = {
+		{ "https", 443 }, { "http", 80 }, { "ssh", 22 }, { "git", 9418 },
 	};
 	size_t n = strspn(url, "abcdefghijklmnopqrstuvwxyz"
 			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
-	const char *auth, *at, *port = NULL, *path;
-	size_t alen, hlen, plen;
-	char *out, *scheme;
+	struct gitx_url u;
+	struct err e = ERR_INIT;
+	struct buf b = BUF_INIT;
+	size_t plen;
+	int port;
 
+	/* scheme://... only (not the scp form), without query or fragment */
 	if (!n || !isalpha((unsigned char)url[0]) || strncmp(url + n, "://", 3) ||
-	    strpbrk(url, "?#"))
+	    strpbrk(url, "?#") || gitx_url_parse(&u, url, &e) < 0)
 		return NULL;
-	scheme = xstrndup(url, n);
-	auth = url + n + 3;
-	alen = strcspn(auth, "/");
-	path = auth + alen;
-	at = memrchr(auth, '@', alen);	/* the last: a password may hold one */
-	if (at) {
-		alen -= (size_t)(at + 1 - auth);
-		auth = at + 1;
-	}
-	hlen = alen;
-	for (size_t k = alen; k > 0 && auth[k - 1] != ']'; k--)
-		if (auth[k - 1] == ':') {
-			hlen = k - 1;
-			port = auth + k;
-			break;
-		}
-	if (!hlen) {		/* "https:///x", "https://:443/x" */
-		free(scheme);
+	if (!*u.host) {		/* "https:///x", "https://:443/x" */
+		gitx_url_release(&u);
 		return NULL;
 	}
+	for (char *c = u.scheme; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (char *c = u.host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	port = u.port;
 	for (size_t k = 0; k < ARRAY_SIZE(dflt); k++)
-		if (port && !strcasecmp(scheme, dflt[k].scheme) &&
-		    (size_t)(auth + alen - port) == strlen(dflt[k].port) &&
-		    !strncmp(port, dflt[k].port, strlen(dflt[k].port)))
-			port = NULL;
-	plen = strlen(path);
-	while (plen && path[plen - 1] == '/')
+		if (port == dflt[k].port && !strcmp(u.scheme, dflt[k].scheme))
+			port = 0;
+	plen = strlen(u.path);
+	while (plen && u.path[plen - 1] == '/')
 		plen--;
-	if (plen >= 4 && !strncmp(path + plen - 4, ".git", 4))
+	if (plen >= 4 && !strncmp(u.path + plen - 4, ".git", 4))
 		plen -= 4;
-	while (plen && path[plen - 1] == '/')
+	while (plen && u.path[plen - 1] == '/')
 		plen--;
-	out = xasprintf("%s://%.*s%s%.*s%.*s", scheme, (int)hlen, auth, port ? ":" : "",
-			port ? (int)(auth + alen - port) : 0, port ? port : "",
-			(int)plen, path);
-	free(scheme);
-	/* scheme and host: lower case (the host ends at the first ':' or '/'
-	 * after "://", or at ']') */
-	for (char *c = out; *c && *c != '/'; c++)
-		*c = (char)tolower((unsigned char)*c);
-	for (char *c = strstr(out, "://") + 3; *c && *c != '/' && *c != ':'; c++)
-		*c = (char)tolower((unsigned char)*c);
-	return out;
+	/* an IPv6 host keeps its brackets */
+	buf_printf(&b, strchr(u.host, ':') ? "%s://[%s]" : "%s://%s", u.scheme, u.host);
+	if (port)
+		buf_printf(&b, ":%d", port);
+	if (plen)
+		buf_printf(&b, "/%.*s", (int)plen, u.path);
+	gitx_url_release(&u);
+	return buf_detach(&b, NULL);
 }
 
 int queue_repo_knows_url(struct queue *q, const char *repo, const char *url,

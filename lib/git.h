@@ -103,4 +103,19 @@ int gitx_submodules(const char *dir, const char *parent_url,
 int gitx_cache_gc(const char *cache_dir, long long max_age, size_t *removed,
 		  size_t *kept, struct err *e);
 
+/* The parts of a remote URL (scheme://user:pass@host:port/path or the
+ * scp form user@host:path). Strings are owned; port is 0 when absent. */
+struct gitx_url {
+	char *scheme;	/* "https", "ssh", "file", "git"; "ssh" for scp form */
+	char *user;	/* NULL when absent */
+	char *host;	/* "" for file URLs */
+	int port;
+	char *path;	/* without the leading '/' of the URL form */
+};
+
+/* Split url the way libgit2 reads it (the authority ends at "/", "?" or
+ * "#"; the last '@' ends the userinfo); -1 (ERR_INVALID) when it is not a URL we can fetch. */
+int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
+void gitx_url_release(struct gitx_url *u);
+
 #endif

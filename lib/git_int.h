@@ -18,16 +18,6 @@
 #include "err.h"
 #include "git.h"
 
-/* The parts of a remote URL (scheme://user:pass@host:port/path or the
- * scp form user@host:path). Strings are owned; port is 0 when absent. */
-struct gitx_url {
-	char *scheme;	/* "https", "ssh", "file", "git"; "ssh" for scp form */
-	char *user;	/* NULL when absent */
-	char *host;	/* "" for file URLs */
-	int port;
-	char *path;	/* without the leading '/' of the URL form */
-};
-
 /* Put lib/git_stream.c's TCP stream in place of libgit2's own (once,
  * from gitx_ensure_init): TCP_NODELAY and a bounded connect. */
 int gitx_stream_register(void);
@@ -36,10 +26,6 @@ int gitx_stream_register(void);
 struct git_stream;
 int gitx_stream_new(struct git_stream **out, const char *host,
 		    const char *port);
-
-/* Split url; -1 (ERR_INVALID) when it is not a URL we can fetch. */
-int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
-void gitx_url_release(struct gitx_url *u);
 
 /* Whether two URLs name the same server: scheme, host (any case), port. */
 bool gitx_same_origin(const char *a, const char *b);
