@@ -14,9 +14,11 @@ ifeq ($(CC),cc)
 CC := gcc
 endif
 
-PKGS := yaml-0.1 jansson libgit2 libcurl expat libmicrohttpd libarchive zlib sqlite3 libpq
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2 -lcurl -lexpat -lmicrohttpd -larchive -lz -lsqlite3 -lpq)
+PKGS := yaml-0.1 jansson libgit2 libcurl expat libmicrohttpd gnutls libarchive zlib sqlite3
+# libpq: its header only; agent/queue_pg_lib.c loads it with dlopen (glibc's
+# libc has dlopen, no -ldl) for a PostgreSQL queue, so it is not linked
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libpq 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lyaml -ljansson -lgit2 -lcurl -lexpat -lmicrohttpd -lgnutls -larchive -lz -lsqlite3)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-unused-parameter
@@ -30,9 +32,15 @@ BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' \
 	$(WARN) $(PKG_CFLAGS) -I.
 CFLAGS ?= -O2 -g
 LDLIBS := $(PKG_LIBS) -lcrypto -lseccomp -lpthread -lm
+# gantry-agent (agent/agent_main.c) links only what the daemon uses; the
+# archive brings in only the objects it needs, and --as-needed keeps a
+# library out unless one of them calls it
+AGENT_PKGS := yaml-0.1 jansson libmicrohttpd zlib sqlite3 gnutls
+AGENT_LIBS := -Wl,--as-needed $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null || \
+	echo -lyaml -ljansson -lmicrohttpd -lz -lsqlite3 -lgnutls) -lpthread -lm
 
-LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c \
-	lib/log.c lib/jsonx.c lib/git.c lib/git_mirror.c lib/git_tree.c lib/git_submodule.c \
+LIB_SRC := lib/util.c lib/err.c lib/buf.c lib/strv.c lib/mask.c lib/fs.c lib/crypto.c \
+	lib/log.c lib/jsonx.c lib/git.c lib/git_url.c lib/git_cache.c lib/git_mirror.c lib/git_tree.c lib/git_submodule.c \
 	lib/git_stream.c lib/xml.c lib/jwt.c lib/jwt_keyring.c lib/jwt_verify.c lib/aws/sigv4.c lib/aws/client.c \
 	lib/aws/creds.c lib/aws/endpoint.c lib/aws/error.c lib/aws/profile.c \
 	lib/aws/proto.c lib/aws/sts.c lib/aws/s3.c lib/aws/s3filter.c lib/aws/xfer.c \
@@ -53,14 +61,14 @@ AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/reusable.c agent/eval.c agent/stepio.c \
 	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_aws_s3.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c agent/run_args.c agent/run_clone.c agent/run_inputs.c agent/run_standby.c \
 	agent/agent_config.c agent/agent_config_value.c agent/webhook.c agent/webhook_check.c agent/queue.c agent/queue_sqlite.c \
-	agent/queue_sqlite_read.c agent/queue_pg.c agent/queue_pg_read.c agent/queue_pg_schema.c \
-	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_standby.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c
+	agent/queue_sqlite_read.c agent/queue_pg_lib.c agent/queue_pg.c agent/queue_pg_read.c agent/queue_pg_schema.c \
+	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_standby.c agent/agent_spawn.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c agent/forge_status_send.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
 	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring jwt_verify aws mime s3filter \
-	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent forge_status agent_retention run_standby
+	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent queue_pg_lib forge_status forge_status_child agent_retention run_standby
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt fuzz_webhook fuzz_clone_url
 
 REL := build/rel
@@ -72,7 +80,7 @@ REL_OBJ := $(CORE_SRC:%.c=$(REL)/%.o)
 ASAN_OBJ := $(CORE_SRC:%.c=$(ASAN)/%.o)
 
 .PHONY: all test demo bench fuzz install clean bootstrap unit-bins check-banned
-all: build/gantry
+all: build/gantry build/gantry-agent
 
 $(REL)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,24 +102,30 @@ build/gantry: $(REL)/agent/main.o $(REL)/libgantry.a
 $(ASAN)/gantry: $(ASAN)/agent/main.o $(ASAN)/libgantry.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+build/gantry-agent: $(REL)/agent/agent_main.o $(REL)/libgantry.a
+	$(CC) $(CFLAGS) -o $@ $^ $(AGENT_LIBS)
+
+$(ASAN)/gantry-agent: $(ASAN)/agent/agent_main.o $(ASAN)/libgantry.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(AGENT_LIBS)
+
 $(ASAN)/tests/unit_%: $(ASAN)/tests/unit/%.o $(ASAN)/libgantry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-unit-bins: $(UNIT_TESTS:%=$(ASAN)/tests/unit_%) $(ASAN)/gantry
+unit-bins: $(UNIT_TESTS:%=$(ASAN)/tests/unit_%) $(ASAN)/gantry $(ASAN)/gantry-agent
 
 bootstrap:
 	@scripts/bootstrap
 
 test: bootstrap
-	@$(MAKE) --no-print-directory unit-bins build/gantry
+	@$(MAKE) --no-print-directory unit-bins build/gantry build/gantry-agent
 	@scripts/run-tests $(ASAN)
 
 demo: bootstrap
-	@$(MAKE) --no-print-directory build/gantry
+	@$(MAKE) --no-print-directory build/gantry build/gantry-agent
 	@scripts/demo build/gantry
 
-bench: build/gantry
+bench: build/gantry build/gantry-agent
 	@bench/run build/gantry
 
 FUZZ_SECONDS ?= 60
@@ -130,9 +144,10 @@ fuzz: bootstrap $(FUZZ_TARGETS:%=build/fuzz/%)
 			tests/fuzz/corpus/$$t || exit 1; \
 	done
 
-install: build/gantry
+install: build/gantry build/gantry-agent
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 build/gantry $(DESTDIR)$(PREFIX)/bin/gantry
+	install -m 0755 build/gantry-agent $(DESTDIR)$(PREFIX)/bin/gantry-agent
 
 check-banned:
 	@scripts/check-banned
@@ -141,4 +156,5 @@ clean:
 	rm -rf build
 
 -include $(REL_OBJ:.o=.d) $(ASAN_OBJ:.o=.d) $(UNIT_TESTS:%=$(ASAN)/tests/unit/%.d) \
-	$(ASAN)/agent/main.d $(REL)/agent/main.d
+	$(ASAN)/agent/main.d $(REL)/agent/main.d $(ASAN)/agent/agent_main.d \
+	$(REL)/agent/agent_main.d

@@ -17,7 +17,9 @@
  * process, so a run's crash, memory or cancellation stays its own, and
  * the agent's memory does not grow with the runs it has done. The child
  * dies with the agent (PR_SET_PDEATHSIG), and its run is then recovered
- * from the queue as QUEUE__ON_LOST says.
+ * from the queue as QUEUE__ON_LOST says. Commit statuses are posted by a
+ * short-lived child too (`gantry __forge-status`, forge_status.c), so the
+ * agent itself never calls libcurl.
  */
 #ifndef GANTRY_AGENT_H
 #define GANTRY_AGENT_H
@@ -76,7 +78,7 @@ struct agent {
 	struct agent_config cfg;	/* owned; under cfg_lock for reloadable keys */
 	pthread_rwlock_t cfg_lock;
 	const char *config_path;	/* borrowed from argv, may be NULL */
-	char *exe;			/* owned: this gantry, for the runs' children */
+	char *exe;			/* owned: the gantry that runs the workflows */
 	char *cache_dir;		/* owned: DATA_DIR/git */
 	char *logs_dir;			/* owned: DATA_DIR/logs */
 	char *runs_dir;			/* owned: DATA_DIR/runs */
@@ -119,6 +121,12 @@ enum agent_delivery_result {
 extern const char *const agent_delivery_result_names[8];
 extern const double agent_hist_bounds[AGENT_HIST_N - 1];
 
+/* cmd_agent.c: the daemon, for gantry agent and gantry-agent: argv as
+ * gantry agent's (argv[0] the command's name). run_exe: the gantry binary
+ * that runs the workflows (gantry run); the agent refuses to start when
+ * it cannot be executed. Returns the exit status. */
+int agent_main(int argc, char **argv, const char *run_exe);
+
 /* agent_http.c: start and stop the HTTP server on cfg.listen. */
 int agent_http_start(struct agent *ag, struct err *e);
 void agent_http_stop(struct agent *ag);
@@ -145,6 +153,20 @@ void agent_standby_prepare(struct agent *ag, struct worker *w);
 pid_t agent_standby_run(struct agent *ag, struct worker *w, const struct strv *argv,
 			const struct strv *env, int log_fd, struct err *e);
 void agent_standby_stop(struct worker *w);
+
+/* agent_spawn.c: start a gantry child of the agent. argv->v[0] is the
+ * path, env the whole environment; fds[i] (i < nfds <= AGENT_SPAWN_FDS,
+ * -1: /dev/null) becomes the child's descriptor i, and nothing else of the
+ * agent's is open there. The child is its own process group and is
+ * killed when the calling thread ends. Its pid (the caller reaps it), or
+ * -1 with e: ERR_SANDBOX "cannot run PATH: why" when it cannot be
+ * executed, what ("gantry run") naming it in the other errors. */
+#define AGENT_SPAWN_FDS 8
+pid_t agent_spawn(const struct strv *argv, const struct strv *env, const int *fds,
+		  int nfds, const char *what, struct err *e);
+/* Push onto env the agent's variables a child gets (an allowlist: never
+ * the configuration's, where the secrets are). */
+void agent_spawn_env(struct strv *env);
 
 /* agent_heartbeat.c: leases, cancellations, recovery, fencing. */
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);
@@ -175,5 +197,17 @@ int agent_retention_start(struct agent *ag, pthread_t *th, struct err *e);
 int forge_status_post(struct agent *ag, const struct queue_run *r,
 		      const char *state, const char *description, int log_fd,
 		      struct err *e);
+/* The same in two halves, so that the run starts while its pending status
+ * is posted: begin starts the post (*out NULL when there is nothing to
+ * post: statuses off, or not GitHub or Gitea; -1 with e, logged, when it
+ * could not start); end waits for it (at most the deadline counted from
+ * begin), logs its line and frees c (NULL: 0). Every begun call must be
+ * ended: it holds a child process. */
+struct forge_status_call;
+int forge_status_begin(struct forge_status_call **out, struct agent *ag,
+		       const struct queue_run *r, const char *state,
+		       const char *description, int log_fd, struct err *e);
+int forge_status_end(struct agent *ag, struct forge_status_call *c, int log_fd,
+		     struct err *e);
 
 #endif

@@ -14,15 +14,13 @@
 #include "agent_api.h"
 
 #include "../lib/buf.h"
+#include "../lib/crypto.h"
 #include "../lib/jsonx.h"
 #include "../lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <poll.h>
-#include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,13 +32,13 @@
 static bool authorized(struct agent *ag, struct MHD_Connection *c, const char **why)
 {
 	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	unsigned char want[SHA256_DIGEST_LENGTH], got[SHA256_DIGEST_LENGTH];
+	unsigned char want[CRYPTO_SHA256_LEN], got[CRYPTO_SHA256_LEN];
 	bool have;
 
 	pthread_rwlock_rdlock(&ag->cfg_lock);
 	have = ag->cfg.api_token != NULL;
 	if (have)
-		SHA256((const unsigned char *)ag->cfg.api_token, strlen(ag->cfg.api_token), want);
+		crypto_sha256(want, ag->cfg.api_token, strlen(ag->cfg.api_token));
 	pthread_rwlock_unlock(&ag->cfg_lock);
 	if (!have) {
 		*why = "the API is off: set API__TOKEN (or API__TOKEN_FILE) to use it";
@@ -50,8 +48,8 @@ static bool authorized(struct agent *ag, struct MHD_Connection *c, const char **
 		*why = "an API token is required (Authorization: Bearer)";
 		return false;
 	}
-	SHA256((const unsigned char *)auth + 7, strlen(auth + 7), got);
-	if (CRYPTO_memcmp(want, got, sizeof(want)) != 0) {
+	crypto_sha256(got, auth + 7, strlen(auth + 7));
+	if (!crypto_memeq(want, got, sizeof(want))) {
 		*why = "the API token is not valid";
 		return false;
 	}
@@ -230,11 +228,11 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 						 : xasprintf("refs/heads/%s", ref);
 	if (key) {
 		/* the same key for another repository is another request */
-		unsigned char d[SHA256_DIGEST_LENGTH];
+		unsigned char d[CRYPTO_SHA256_LEN];
 		char *scoped = xasprintf("%s\n%s", repo, key);
 		char hex[33];
 
-		SHA256((const unsigned char *)scoped, strlen(scoped), d);
+		crypto_sha256(d, scoped, strlen(scoped));
 		for (size_t i = 0; i < 16; i++)
 			snprintf(hex + 2 * i, 3, "%02x", d[i]);
 		delivery = xasprintf("manual:%s", hex);
@@ -242,7 +240,7 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 	} else {
 		char hex[33];
 
-		RAND_bytes(rnd, sizeof(rnd));
+		crypto_random(rnd, sizeof(rnd));
 		for (size_t i = 0; i < sizeof(rnd); i++)
 			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
 		delivery = xasprintf("manual:%s", hex);

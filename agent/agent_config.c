@@ -27,9 +27,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "../lib/buf.h"
+#include "../lib/crypto.h"
 #include "../lib/fs.h"
 #include "../lib/util.h"
 #include "../workflows/yml.h"
@@ -219,18 +218,13 @@ COMPUTE_FN(compute_queue_url)
 
 COMPUTE_FN(compute_agent_id)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[CRYPTO_SHA256_LEN];
 	char host[256];
 
 	if (gethostname(host, sizeof(host)) < 0 || !*host)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	if (EVP_Digest(c->data_dir, strlen(c->data_dir), md, &mdlen,
-		       EVP_sha256(), NULL) != 1 || mdlen < 4) {
-		buf_adds(why, "SHA-256 failed; set AGENT__ID");
-		return -1;
-	}
+	crypto_sha256(md, c->data_dir, strlen(c->data_dir));
 	*out = xasprintf("%s/%02x%02x%02x%02x", host, md[0], md[1], md[2], md[3]);
 	return 0;
 }

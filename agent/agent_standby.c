@@ -7,7 +7,7 @@
  * move) is not waited for when a run comes. Without prestart the same
  * process is started when the run comes and handed the run at once.
  *
- * The standby gets the agent's environment as a run would (env_passes);
+ * The standby gets the agent's environment as a run would (agent_spawn.c);
  * the run itself (its arguments, the git token) only comes with the
  * request. A standby made with other sandbox settings than the current
  * configuration's (SIGHUP), or from a gantry since replaced on disk, is
@@ -21,49 +21,19 @@
 #include "../lib/util.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define STOP_GRACE_MS 5000		/* for a standby to end once told */
 #define RETRY_NS (5 * 1000000000LL)	/* after one ended by itself */
-
-/* The agent's environment variables a run gets: the basics, locale,
- * proxies and CA bundles, AWS_* (the agent's credentials source, for an
- * artifact store in S3), gantry's own and the sanitizers' settings. */
-static bool env_passes(const char *kv)
-{
-	static const char *const exact[] = {
-		"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ",
-		"TMPDIR", "TERM", "http_proxy", "HTTP_PROXY", "https_proxy",
-		"HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY",
-		"SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "ASAN_OPTIONS",
-		"UBSAN_OPTIONS", "LSAN_OPTIONS",
-	};
-	static const char *const prefix[] = { "LC_", "AWS_", "XDG_", "GANTRY_" };
-	size_t n = strcspn(kv, "=");
-
-	if (!kv[n])
-		return false;
-	for (size_t i = 0; i < ARRAY_SIZE(exact); i++)
-		if (strlen(exact[i]) == n && !strncmp(kv, exact[i], n))
-			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(prefix); i++)
-		if (str_starts_with(kv, prefix[i]) && !memmem(kv, n, "__", 2))
-			return true;
-	return false;
-}
 
 /* What the standby is made with (under cfg_lock): its arguments, one a
  * line, and which file its executable was, so that a gantry upgraded in
@@ -79,80 +49,6 @@ static char *standby_key(struct agent *ag)
 			 c->sandbox, c->network, c->memory, (unsigned long long)st.st_dev,
 			 (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
 			 st.st_mtim.tv_nsec);
-}
-
-/* Start the process; its pid, or -1 (also when it cannot be executed:
- * the child says why on a close-on-exec pipe). sock is the child's end,
- * fd 3 there. */
-static pid_t spawn(struct strv *argv, struct strv *env, int sock, struct err *e)
-{
-	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC), ep[2], why = 0;
-	pid_t parent = getpid(), pid;
-	sigset_t none;
-	ssize_t n;
-
-	sigemptyset(&none);
-	if (devnull < 0)
-		return err_sys(e, ERR_IO, "/dev/null");
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		close(devnull);
-		return err_sys(e, ERR_IO, "cannot start gantry run: pipe");
-	}
-	pid = fork();
-	if (pid == 0) {
-		/* above what is moved to 0 to 4 below, whatever they were */
-		int s = fcntl(sock, F_DUPFD_CLOEXEC, 10);
-		int w = fcntl(ep[1], F_DUPFD_CLOEXEC, 10);
-
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);	/* nobody to tell */
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* stdout and stderr become the run's log with the request;
-		 * until then stderr is the agent's (what a standby that gets
-		 * no run says, as it ends) */
-		if (s < 0 || w < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 ||
-		    dup2(s, 3) < 0 || dup3(w, 4, O_CLOEXEC) < 0) {
-			why = errno;
-			if (write(w < 0 ? ep[1] : w, &why, sizeof(why)) < 0)
-				_exit(127);
-			_exit(127);
-		}
-		/* nothing else of the agent's: libraries open descriptors
-		 * without close-on-exec (curl's sockets, zlib's files) */
-		if (syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
-			for (int fd = 5; fd < 65536; fd++)
-				close(fd);
-		execve(argv->v[0], argv->v, env->v);
-		why = errno;
-		if (write(4, &why, sizeof(why)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(devnull);
-	close(ep[1]);
-	if (pid < 0) {
-		close(ep[0]);
-		return err_sys(e, ERR_SANDBOX, "cannot start gantry run");
-	}
-	/* also here, so that a signal to the group right away reaches it */
-	setpgid(pid, pid);
-	do
-		n = read(ep[0], &why, sizeof(why));
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
-	if (n > 0) {
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		errno = why;
-		return err_sys(e, ERR_SANDBOX, "cannot run %s", argv->v[0]);
-	}
-	return pid;
 }
 
 /* Start a standby for w (none running); -1 with e when it cannot start */
@@ -176,10 +72,11 @@ static int start(struct agent *ag, struct worker *w, struct err *e)
 	}
 	/* of the agent's environment, what a run needs (never its
 	 * configuration, where its secrets are, nor a database password) */
-	for (char **p = environ; *p; p++)
-		if (env_passes(*p))
-			strv_push(&env, *p);
-	pid = spawn(&argv, &env, sv[1], e);
+	agent_spawn_env(&env);
+	/* stdout and stderr become the run's log with the request; until
+	 * then stderr is the agent's (what a standby that gets no run says,
+	 * as it ends) */
+	pid = agent_spawn(&argv, &env, (int[]){ -1, -1, 2, sv[1] }, 4, "gantry run", e);
 	close(sv[1]);
 	strv_release(&argv);
 	strv_release(&env);

@@ -18,10 +18,10 @@
  * sandbox, with the agent's state hidden from them.
  */
 #include "agent.h"
-#include "run_clone.h"
 #include "run_standby.h"
 
 #include "../lib/fs.h"
+#include "../lib/git.h"
 #include "../lib/jsonx.h"
 #include "../lib/log.h"
 #include "../lib/mask.h"
@@ -148,7 +148,7 @@ static void child_args(struct agent *ag, struct queue_run *r, const char *ws,
 	strv_pushf(argv, "--clone=%s", r->clone_url);
 	if (r->sha)
 		strv_pushf(argv, "--sha=%s", r->sha);
-	if (c->git_token && token_ok && run_clone_token_ok(r->clone_url)) {
+	if (c->git_token && token_ok && gitx_token_url_ok(r->clone_url)) {
 		strv_push(argv, "--secret=GITHUB_TOKEN");
 		strv_pushf(env, "GITHUB_TOKEN=%s", c->git_token);
 	}
@@ -397,6 +397,7 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	char *name = slug(r->repo);
 	char *ws = xasprintf("%s/%s/w%d", ag->work_dir, name, w->index);
 	struct strv argv = STRV_INIT, env = STRV_INIT;
+	struct forge_status_call *pending = NULL;
 	const char *status = "failure", *state, *desc;
 	char *error = NULL;
 	json_t *summary = NULL;
@@ -413,9 +414,6 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	    r->ref, r->event, r->sha ? " at " : "", r->sha ? r->sha : "", r->delivery,
 	    r->attempts ? " (again: an agent was lost)" : "");
 	trusted = token_trusted(ag, *qp, r, log_fd);
-	if (trusted)
-		forge_status_post(ag, r, "pending", "gantry is running the workflows",
-				  log_fd, &e);
 	err_clear(&e);
 	/* what an earlier attempt of this run left (a crash) is not this one's */
 	fs_remove_tree(rundir, NULL);
@@ -455,6 +453,14 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 		kill(pid, SIGTERM);
 	draining = ag->draining;
 	pthread_mutex_unlock(&ag->lock);
+	/* posted once the run has started, while it runs (the forge may
+	 * take a while to answer, and starting gantry for it takes a few
+	 * milliseconds the run need not wait for); collected before the
+	 * run's own status */
+	if (trusted)
+		forge_status_begin(&pending, ag, r, "pending",
+				   "gantry is running the workflows", log_fd, &e);
+	err_clear(&e);
 	/* the next run's process gets ready while this one runs */
 	if (!draining)
 		agent_standby_prepare(ag, w);
@@ -477,6 +483,9 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	if (summary)
 		agent_metrics_steps(ag, summary);
 finish:
+	forge_status_end(ag, pending, log_fd, &e);
+	pending = NULL;
+	err_clear(&e);
 	pthread_mutex_lock(&ag->lock);
 	lost = w->lost;
 	pthread_mutex_unlock(&ag->lock);
@@ -520,6 +529,7 @@ finish:
 	}
 	log_msg(LOG_INFO, "agent: run %lld (%s %s): %s", r->id, r->repo, r->ref, status);
 done:
+	forge_status_end(ag, pending, log_fd, &e);	/* back in the queue */
 	close(log_fd);
 	fs_remove_tree(rundir, NULL);
 	json_decref(summary);

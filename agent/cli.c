@@ -11,6 +11,8 @@ const struct cli_cmd cli_cmds[] = {
 	{ "aws", "AWS operations with the AWS CLI's flags (gantry aws sts ...)", cmd_aws },
 	{ "oidc", "the OIDC issuer's documents and keys (discovery, publish, rotate)", cmd_oidc },
 	{ "version", "print gantry's version", cmd_version },
+	/* internal: the agent's commit status child (forge_status.h) */
+	{ "__forge-status", NULL, cmd_forge_status },
 	{ NULL, NULL, NULL },
 };
 
@@ -28,7 +30,8 @@ void cli_usage(FILE *f)
 		"gantry runs GitHub Actions workflows on your own machine.\n\n"
 		"Commands:\n");
 	for (const struct cli_cmd *c = cli_cmds; c->name; c++)
-		fprintf(f, "  %-10s %s\n", c->name, c->summary);
+		if (c->summary)
+			fprintf(f, "  %-10s %s\n", c->name, c->summary);
 	fprintf(f, "\nRun 'gantry COMMAND --help' for a command's options.\n");
 }
 

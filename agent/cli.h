@@ -1,7 +1,9 @@
 /*
  * cli: the table of gantry's subcommands. Each has a name, a one-line
  * description that --help prints, and a function that takes the
- * subcommand's own argv and returns the process exit status.
+ * subcommand's own argv and returns the process exit status. An internal
+ * one, which gantry starts itself, is named "__..." and has no
+ * description: --help leaves it out.
  */
 #ifndef GANTRY_CLI_H
 #define GANTRY_CLI_H
@@ -10,7 +12,7 @@
 
 struct cli_cmd {
 	const char *name;
-	const char *summary;
+	const char *summary;	/* NULL: internal, not in --help */
 	int (*fn)(int argc, char **argv);
 };
 
@@ -27,5 +29,6 @@ int cmd_cache(int argc, char **argv);
 int cmd_aws(int argc, char **argv);
 int cmd_oidc(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_forge_status(int argc, char **argv);
 
 #endif

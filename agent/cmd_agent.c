@@ -13,6 +13,7 @@
 #include "../lib/mask.h"
 #include "../lib/util.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
@@ -192,9 +193,6 @@ static int prepare(struct agent *ag, struct err *e)
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
 		if (fs_mkdirs(dirs[i], 0700, e) < 0)
 			return err_wrap(e, "data.dir");
-	ag->exe = fs_realpath("/proc/self/exe");
-	if (!ag->exe)
-		return err_sys(e, ERR_IO, "cannot find gantry's own executable");
 	return 0;
 }
 
@@ -322,7 +320,7 @@ done:
 	return ret;
 }
 
-int cmd_agent(int argc, char **argv)
+int agent_main(int argc, char **argv, const char *run_exe)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -371,6 +369,14 @@ int cmd_agent(int argc, char **argv)
 		agent_config_release(&ag.cfg);
 		return 0;
 	}
+	if (!run_exe || access(run_exe, X_OK) < 0) {
+		fprintf(stderr, "gantry agent: cannot run %s, the gantry that runs the "
+			"workflows: %s\n", run_exe ? run_exe : "gantry",
+			run_exe ? strerror(errno) : "no path to it");
+		agent_config_release(&ag.cfg);
+		return 1;
+	}
+	ag.exe = xstrdup(run_exe);
 	mask_new(&ag.mask);
 	add_secrets(ag.mask, &ag.cfg);
 	pthread_rwlock_init(&ag.cfg_lock, NULL);
@@ -382,5 +388,37 @@ int cmd_agent(int argc, char **argv)
 	ag.pending_tail = &ag.pending;
 	ret = serve(&ag);
 	release(&ag);
+	return ret;
+}
+
+/* gantry agent in the gantry binary: the agent of gantry-agent beside it,
+ * a binary without libcurl, libgit2, libpq and OpenSSL, so that the
+ * daemon's idle memory is not that of every library gantry run needs.
+ * Without it (an install of gantry alone), the agent runs here. */
+int cmd_agent(int argc, char **argv)
+{
+	char *self = fs_realpath("/proc/self/exe"), *dir, *lean;
+	int ret;
+
+	if (!self) {
+		fprintf(stderr, "gantry agent: cannot find gantry's own executable: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	dir = fs_dirname(self);
+	lean = fs_join(dir, "gantry-agent");
+	if (access(lean, X_OK) == 0) {
+		argv[0] = "gantry-agent";
+		/* this gantry runs the workflows, whatever its file's name */
+		setenv("GANTRY_RUN_EXE", self, 1);
+		execv(lean, argv);
+		unsetenv("GANTRY_RUN_EXE");
+		fprintf(stderr, "gantry agent: cannot run %s (%s); the agent runs in "
+			"gantry instead\n", lean, strerror(errno));
+	}
+	ret = agent_main(argc, argv, self);
+	free(lean);
+	free(dir);
+	free(self);
 	return ret;
 }

@@ -1,37 +1,133 @@
 /*
- * forge_status: post a run's commit status to GitHub or Gitea (agent.h).
+ * forge_status: the agent's side of a run's commit status (agent.h,
+ * forge_status.h): the request made from the configuration and the run,
+ * handed to `gantry __forge-status` (forge_status_send.c), whose answer
+ * is logged. No libcurl here: the lean agent binary links this file.
  *
- * Threat model: the git token is sent with every status, and the URL it
- * goes to comes partly from the webhook payload. So the URL's host must be
- * the clone URL's host, "api." + that host, or the host of the configured
- * status.api_url; anything else is refused before a connection is made.
- * Only http:// and https://, TLS always verified, no redirects followed.
- * The token lives in the curl header list only (never argv, logs or error
- * messages) and is wiped after the call; the forge's answer is capped and
- * masked before it is quoted.
+ * Threat model: the request holds the git token. It goes to the child on
+ * a socket that is the child's stdin, never in its argv or environment
+ * (an allowlist, agent_spawn.c), and the buffers that held it are wiped.
+ * The child is gantry itself (ag->exe), gets no other descriptor of the
+ * agent's, is given a deadline, then killed, and always reaped. Where the
+ * token may be sent is checked in the child, before a connection is made.
  */
 #include "agent.h"
+#include "forge_status.h"
 #include "../lib/buf.h"
+#include "../lib/crypto.h"
 #include "../lib/jsonx.h"
 #include "../lib/mask.h"
 #include "../lib/util.h"
 
-#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#define DESC_MAX_CHARS 140	/* GitHub's limit */
-#define ANSWER_MAX (64 << 10)	/* kept of the forge's answer */
-#define MESSAGE_MAX 200		/* bytes of its "message" quoted */
+static const char magic[5] = "GFS1";	/* with its NUL */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+/* The request's strings, by key; "forge" and the token are apart. */
+static const struct {
+	const char *key;
+	size_t off;
+	bool required;
+} fields[] = {
+	{ "state", offsetof(struct forge_status_req, state), false },
+	{ "description", offsetof(struct forge_status_req, description), false },
+	{ "target_url", offsetof(struct forge_status_req, target_url), false },
+	{ "context", offsetof(struct forge_status_req, context), true },
+	{ "repo", offsetof(struct forge_status_req, repo), true },
+	{ "sha", offsetof(struct forge_status_req, sha), true },
+	{ "url", offsetof(struct forge_status_req, url), false },
+	{ "clone_url", offsetof(struct forge_status_req, clone_url), false },
+	{ "api_url", offsetof(struct forge_status_req, api_url), false },
+	{ "ca_bundle", offsetof(struct forge_status_req, ca_bundle), false },
+	{ "token", offsetof(struct forge_status_req, token), true },
+};
 
-static void curl_init(void)
+static char **field(struct forge_status_req *q, size_t i)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return (char **)((char *)q + fields[i].off);
+}
+
+static const char *field_get(const struct forge_status_req *q, size_t i)
+{
+	return *(char *const *)((const char *)q + fields[i].off);
+}
+
+void forge_status_req_release(struct forge_status_req *q)
+{
+	if (q->token)
+		crypto_wipe(q->token, strlen(q->token));
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		free(*field(q, i));
+	memset(q, 0, sizeof(*q));
+}
+
+void forge_status_req_encode(struct buf *out, const struct forge_status_req *q)
+{
+	buf_add(out, magic, sizeof(magic));
+	buf_printf(out, "forge=%s", q->github ? "github" : "gitea");
+	buf_addch(out, '\0');
+	/* in the table's order: the token last, so that the buffer never
+	 * grows (leaving a copy behind) once it holds it */
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		const char *v = field_get(q, i);
+
+		if (!v)
+			continue;
+		buf_printf(out, "%s=", fields[i].key);
+		buf_add(out, v, strlen(v) + 1);
+	}
+}
+
+int forge_status_req_decode(struct forge_status_req *out, const char *p, size_t len,
+			    struct err *e)
+{
+	size_t off = sizeof(magic);
+	bool forge = false, whole;
+
+	memset(out, 0, sizeof(*out));
+	if (len < off || memcmp(p, magic, off) || p[len - 1] != '\0')
+		return err_set(e, ERR_SYNTAX, "commit status: a malformed request");
+	while (off < len) {
+		const char *s = p + off, *eq = strchr(s, '=');
+		size_t i = 0, klen = eq ? (size_t)(eq - s) : 0;
+
+		off += strlen(s) + 1;
+		if (eq && klen == 5 && !strncmp(s, "forge", 5) && !forge &&
+		    (!strcmp(eq + 1, "github") || !strcmp(eq + 1, "gitea"))) {
+			forge = true;
+			out->github = !strcmp(eq + 1, "github");
+			continue;
+		}
+		while (eq && i < ARRAY_SIZE(fields) && (strlen(fields[i].key) != klen ||
+							strncmp(s, fields[i].key, klen)))
+			i++;
+		if (!eq || i == ARRAY_SIZE(fields) || *field(out, i)) {
+			forge_status_req_release(out);
+			return err_set(e, ERR_SYNTAX, "commit status: a malformed request "
+				       "(at '%.*s')", (int)klen, s);
+		}
+		*field(out, i) = xstrdup(eq + 1);
+	}
+	whole = forge;
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (fields[i].required && !*field(out, i))
+			whole = false;
+	if (!whole) {
+		forge_status_req_release(out);
+		return err_set(e, ERR_SYNTAX, "commit status: a request without "
+			       "all its fields");
+	}
+	return 0;
 }
 
 /* Write text as one line (masked) to fd; fd < 0: nothing. */
@@ -58,63 +154,12 @@ static void log_line(struct agent *ag, int fd, const char *text)
 	buf_release(&b);
 }
 
-static bool segment_ok(const char *s, size_t n)
-{
-	if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != '.' && s[i] != '-' && s[i] != '_' &&
-		    !(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'z') &&
-		    !(s[i] >= 'A' && s[i] <= 'Z'))
-			return false;
-	return true;
-}
-
-/* owner/name of safe characters, so it cannot change the URL's path. */
-static bool repo_ok(const char *repo)
-{
-	const char *slash = repo ? strchr(repo, '/') : NULL;
-
-	return slash && segment_ok(repo, (size_t)(slash - repo)) &&
-	       segment_ok(slash + 1, strlen(slash + 1));
-}
-
-static bool sha_ok(const char *sha)
-{
-	size_t n = strspn(sha, "0123456789abcdefABCDEF");
-
-	return !sha[n] && n >= 7 && n <= 64;
-}
-
-/* The host of an http(s) URL, lower case (caller frees), or NULL; *web
- * (may be NULL) tells whether the scheme is http or https. */
-static char *url_host(const char *url, bool *web)
-{
-	CURLU *u = curl_url();
-	char *h = NULL, *s = NULL, *out = NULL;
-
-	if (url && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &s, 0) == CURLUE_OK) {
-		out = xstrdup(h);
-		for (char *p = out; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-	}
-	if (web)
-		*web = s && (!strcmp(s, "http") || !strcmp(s, "https"));
-	curl_free(h);
-	curl_free(s);
-	curl_url_cleanup(u);
-	return out;
-}
-
-/* The status URL for r (caller frees), or NULL when it cannot be made:
- * BASE/repos/R/statuses/SHA under the configured API URL; else GitHub's
- * repository.statuses_url, and for Gitea scheme://host[:port] of its
- * repository.html_url + /api/v1/repos/R/statuses/SHA. */
-static char *status_url(const struct queue_run *r, bool github,
-			const char *api_url)
+/* The status URL for repo@sha (caller frees), or NULL when it cannot be
+ * made: BASE/repos/R/statuses/SHA under the configured API URL; else
+ * GitHub's repository.statuses_url, and for Gitea scheme://host[:port] of
+ * its repository.html_url + /api/v1/repos/R/statuses/SHA. */
+static char *status_url(const char *repo, const char *sha, const char *payload,
+			bool github, const char *api_url)
 {
 	json_t *p;
 	const char *s, *at;
@@ -125,185 +170,260 @@ static char *status_url(const struct queue_run *r, bool github,
 		n = strlen(api_url);
 		while (n && api_url[n - 1] == '/')
 			n--;
-		return xasprintf("%.*s/repos/%s/statuses/%s", (int)n, api_url,
-				 r->repo, r->sha);
+		return xasprintf("%.*s/repos/%s/statuses/%s", (int)n, api_url, repo, sha);
 	}
-	p = r->payload ? json_loads(r->payload, 0, NULL) : NULL;
+	p = payload ? json_loads(payload, 0, NULL) : NULL;
 	s = jsonx_str(json_object_get(p, "repository"),
 		      github ? "statuses_url" : "html_url");
 	if (s && github) {
 		at = strstr(s, "{sha}");
-		out = at ? xasprintf("%.*s%s%s", (int)(at - s), s, r->sha, at + 5)
+		out = at ? xasprintf("%.*s%s%s", (int)(at - s), s, sha, at + 5)
 			 : xstrdup(s);
 	} else if (s && (at = strstr(s, "://"))) {
 		n = (size_t)(at + 3 - s) + strcspn(at + 3, "/?#");
-		out = xasprintf("%.*s/api/v1/repos/%s/statuses/%s", (int)n, s,
-				r->repo, r->sha);
+		out = xasprintf("%.*s/api/v1/repos/%s/statuses/%s", (int)n, s, repo, sha);
 	}
 	json_decref(p);
 	return out;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+/* Send req on sock (non-blocking) before deadline_ns, then end our side.
+ * 0; 1 at the deadline; -1 on a failure of the socket. */
+static int send_request(int sock, const struct buf *req, long long deadline_ns)
 {
-	struct buf *b = arg;
-	size_t n = size * nmemb, room = ANSWER_MAX - b->len;
+	size_t sent = 0;
 
-	buf_add(b, data, n < room ? n : room);	/* the rest is dropped */
-	return n;
+	while (sent < req->len) {
+		struct pollfd p = { .fd = sock, .events = POLLOUT };
+		long long left = deadline_ns - time_mono_ns();
+		ssize_t n;
+		int r;
+
+		if (left <= 0)
+			return 1;
+		r = poll(&p, 1, (int)((left + 999999) / 1000000));
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0)
+			continue;
+		n = send(sock, req->ptr + sent, req->len - sent, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		/* the whole request, and the child reads to its end; or it is
+		 * gone, which its exit status says */
+		sent = n < 0 ? req->len : sent + (size_t)n;
+	}
+	shutdown(sock, SHUT_WR);
+	return 0;
 }
 
-/* The first MESSAGE_MAX bytes of the answer's "message", one line, whole
- * UTF-8 characters; caller frees; NULL when there is none. */
-static char *answer_message(const struct buf *ans)
+/* Read the answer into ans until the child closes its end. What it sent
+ * before deadline_ns is read even when the deadline has passed since (a
+ * pending status is collected once the run is over). 0; 1 when it was
+ * still silent at the deadline; -1 on an answer too long or a failure. */
+static int read_answer(int sock, struct buf *ans, long long deadline_ns)
 {
-	json_t *j = json_loadb(ans->ptr, ans->len, 0, NULL);
-	const char *m = jsonx_str(j, "message");
-	char *out = NULL;
+	char chunk[1024];
 
-	if (m && *m) {
-		size_t n = strlen(m);
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		long long left = deadline_ns - time_mono_ns();
+		ssize_t n;
+		int r;
 
-		if (n > MESSAGE_MAX) {
-			n = MESSAGE_MAX;
-			while (n && ((unsigned char)m[n] & 0xC0) == 0x80)
-				n--;
+		r = poll(&p, 1, left > 0 ? (int)((left + 999999) / 1000000) : 0);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r == 0 && left <= 0)
+			return 1;
+		if (r <= 0)
+			continue;
+		n = read(sock, chunk, sizeof(chunk));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			return n < 0 && errno != ECONNRESET ? -1 : 0;
+		if (buf_add(ans, chunk, (size_t)n) < 0)
+			return -1;
+	}
+}
+
+/* The answer's err code and line (forge_status.h); -1 when malformed */
+static int parse_answer(const struct buf *ans, long *code, const char **text)
+{
+	const char *nul = memchr(ans->ptr, '\0', ans->len);
+
+	if (!nul || ans->len < 2 || ans->ptr[ans->len - 1] != '\0' ||
+	    memchr(nul + 1, '\0', ans->len - 1 - (size_t)(nul + 1 - ans->ptr)) ||
+	    str_to_long(ans->ptr, code) < 0 || *code < 0 || *code > ERR_REMOTE)
+		return -1;
+	*text = nul + 1;
+	return 0;
+}
+
+struct forge_status_call {
+	char *exe;
+	char what[200];		/* "commit status for o/r@0123456" */
+	pid_t pid;
+	int sock;
+	int timeout_ms;
+	long long deadline_ns;
+};
+
+/* The message of a failure that is not the child's own answer */
+static int call_fail(const struct forge_status_call *c, struct err *e)
+{
+	return err_wrap(e, "%s", c->what);
+}
+
+int forge_status_child_start(struct forge_status_call **out, const char *exe,
+			     const struct forge_status_req *q, int timeout_ms,
+			     struct err *e)
+{
+	struct forge_status_call *c = xcalloc(1, sizeof(*c));
+	struct strv argv = STRV_INIT, env = STRV_INIT;
+	struct buf req = BUF_INIT;
+	int sv[2] = { -1, -1 }, x = -1, rc = -1;
+	char sha7[8];
+
+	*out = NULL;
+	c->exe = xstrdup(exe);
+	c->pid = -1;
+	c->sock = -1;
+	c->timeout_ms = timeout_ms;
+	c->deadline_ns = time_mono_ns() + timeout_ms * 1000000LL;
+	snprintf(sha7, sizeof(sha7), "%s", q->sha ? q->sha : "");
+	snprintf(c->what, sizeof(c->what), "commit status for %.150s@%s",
+		 q->repo ? q->repo : "", sha7);
+	forge_status_req_encode(&req, q);
+	if (req.len > FORGE_STATUS_REQ_MAX) {
+		err_set(e, ERR_LIMIT, "not sent: a request of %zu bytes (at most %u)",
+			req.len, FORGE_STATUS_REQ_MAX);
+		goto done;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		err_sys(e, ERR_IO, "cannot start gantry __forge-status: socketpair");
+		goto done;
+	}
+	strv_push(&argv, exe);
+	strv_push(&argv, "__forge-status");
+	agent_spawn_env(&env);
+	/* the socket is its stdin (the request) and stdout (the answer);
+	 * stderr stays the agent's, for what a crash says */
+	c->pid = agent_spawn(&argv, &env, (int[]){ sv[1], sv[1], 2 }, 3,
+			     "gantry __forge-status", e);
+	close(sv[1]);
+	if (c->pid < 0)
+		goto done;
+	c->sock = sv[0];
+	sv[0] = -1;
+	if (fcntl(c->sock, F_SETFL, O_NONBLOCK) == 0)
+		x = send_request(c->sock, &req, c->deadline_ns);
+	if (x > 0)
+		err_set(e, ERR_TIMEOUT, "%s __forge-status did not take the request "
+			"in %g s", exe, timeout_ms / 1000.0);
+	else if (x < 0)
+		err_sys(e, ERR_IO, "%s __forge-status: cannot send the request", exe);
+	else
+		rc = 0;
+done:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	crypto_wipe(req.ptr, req.len);
+	buf_release(&req);
+	strv_release(&argv);
+	strv_release(&env);
+	if (rc < 0) {
+		call_fail(c, e);
+		if (c->pid > 0) {
+			kill(-c->pid, SIGKILL);
+			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+				;
 		}
-		out = xstrndup(m, n);
-		for (char *p = out; *p; p++)
-			if ((unsigned char)*p < 0x20)
-				*p = ' ';
+		if (c->sock >= 0)
+			close(c->sock);
+		free(c->exe);
+		free(c);
+		return -1;
 	}
-	json_decref(j);
-	return out;
+	*out = c;
+	return 0;
 }
 
-/* Transport failures worth one more try. */
-static bool retryable(CURLcode cc)
+int forge_status_child_finish(struct forge_status_call *c, struct buf *line,
+			      struct err *e)
 {
-	return cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
-	       cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_SEND_ERROR ||
-	       cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING;
-}
+	struct buf ans = BUF_INIT;
+	const char *text = NULL, *exe = c->exe;
+	int status = 0, rc = -1, x;
+	long code = 0;
 
-/* Whether the token may go to host: the clone URL's host, "api." + it,
- * or the configured API URL's host. */
-static bool host_allowed(const char *host, const char *clone_url,
-			 const char *api_url)
-{
-	char *clone = url_host(clone_url, NULL), *api = url_host(api_url, NULL);
-	bool ok = (clone && (!strcmp(host, clone) ||
-			     (str_starts_with(host, "api.") &&
-			      !strcmp(host + 4, clone)))) ||
-		  (api && !strcmp(host, api));
-
-	free(clone);
-	free(api);
-	return ok;
-}
-
-/* {"state", "target_url", "description", "context"} as text; caller frees. */
-static char *status_body(const char *state, const char *description,
-			 const char *public_url, long long id,
-			 const char *context)
-{
-	json_t *body = json_object();
-	char *text;
-
-	json_object_set_new(body, "state", json_string(state ? state : "error"));
-	if (public_url) {
-		int n = (int)strlen(public_url);
-
-		while (n && public_url[n - 1] == '/')
-			n--;
-		json_object_set_new(body, "target_url", json_sprintf(
-			"%.*s/runs/%lld", n, public_url, id));
+	buf_init(&ans, FORGE_STATUS_ANSWER_MAX);
+	x = read_answer(c->sock, &ans, c->deadline_ns);
+	if (x != 0)
+		kill(-c->pid, SIGKILL);
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (x > 0)
+		err_set(e, ERR_TIMEOUT, "%s __forge-status did not answer in %g s; "
+			"it was killed", exe, c->timeout_ms / 1000.0);
+	else if (x < 0)
+		err_set(e, ERR_SANDBOX, "%s __forge-status: an answer too long or "
+			"unreadable; it was killed", exe);
+	else if (WIFSIGNALED(status))
+		err_set(e, ERR_SANDBOX, "%s __forge-status was killed by signal %d",
+			exe, WTERMSIG(status));
+	else if (WEXITSTATUS(status))
+		err_set(e, ERR_SANDBOX, "%s __forge-status ended with status %d",
+			exe, WEXITSTATUS(status));
+	else if (parse_answer(&ans, &code, &text) < 0)
+		err_set(e, ERR_SANDBOX, "%s __forge-status gave no answer", exe);
+	else if (code)
+		err_set(e, (enum err_code)code, "%s", text);	/* says which status */
+	else {
+		buf_adds(line, text);
+		rc = 0;
 	}
-	if (description) {
-		size_t n = 0, chars = 0;
-
-		for (; description[n]; n++)	/* characters, not bytes */
-			if (((unsigned char)description[n] & 0xC0) != 0x80 &&
-			    ++chars > DESC_MAX_CHARS)
-				break;
-		json_object_set_new(body, "description",
-				    json_stringn(description, n));
-	}
-	json_object_set_new(body, "context", json_string(context));
-	text = jsonx_dump(body, 0);
-	json_decref(body);
-	return text;
+	if (rc < 0 && !code)
+		call_fail(c, e);
+	close(c->sock);
+	buf_release(&ans);
+	free(c->exe);
+	free(c);
+	return rc;
 }
 
-/* POST text to url, once more after 1 s on a connection failure or a
- * 5xx; *status gets the HTTP status (0: none) and ans the answer. */
-static CURLcode post(const char *url, struct curl_slist *hl, const char *text,
-		     const char *ca, long *status, struct buf *ans,
-		     char *errbuf)
+int forge_status_child(const char *exe, const struct forge_status_req *q,
+		       int timeout_ms, struct buf *line, struct err *e)
 {
-	CURL *h = curl_easy_init();
-	CURLcode cc = CURLE_FAILED_INIT;
+	struct forge_status_call *c;
 
-	if (!h)
-		return cc;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "gantry/" GANTRY_VERSION);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	if (ca)
-		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, ans);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (attempt)
-			sleep(1);
-		buf_reset(ans);
-		errbuf[0] = '\0';
-		*status = 0;
-		cc = curl_easy_perform(h);
-		if (cc == CURLE_OK)
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-		if (cc == CURLE_OK ? *status < 500 : !retryable(cc))
-			break;
-	}
-	curl_easy_cleanup(h);
-	return cc;
+	if (forge_status_child_start(&c, exe, q, timeout_ms, e) < 0)
+		return -1;
+	return forge_status_child_finish(c, line, e);
 }
 
-int forge_status_post(struct agent *ag, const struct queue_run *r,
-		      const char *state, const char *description, int log_fd,
-		      struct err *e)
+int forge_status_begin(struct forge_status_call **out, struct agent *ag,
+		       const struct queue_run *r, const char *state,
+		       const char *description, int log_fd, struct err *e)
 {
-	char *token = NULL, *api_url = NULL, *context, *public_url, *ca;
-	char *url = NULL, *host = NULL, *text = NULL, *msg = NULL, *m;
-	char errbuf[CURL_ERROR_SIZE] = "", sha7[8];
-	struct buf hdr = BUF_INIT, ans = BUF_INIT, line = BUF_INIT;
-	struct curl_slist *hl = NULL;
-	struct mask *tm = NULL;
-	bool github, enabled, web = false;
-	long status = 0;
-	CURLcode cc;
+	struct forge_status_req q = { 0 };
+	char *public_url = NULL;
+	bool github, enabled;
 	int rc = 0;
 
+	*out = NULL;
 	if (!r || !r->sha || !r->forge)
 		return 0;
 	pthread_rwlock_rdlock(&ag->cfg_lock);
 	enabled = ag->cfg.status && ag->cfg.git_token;
 	if (enabled)
-		token = xstrdup(ag->cfg.git_token);
+		q.token = xstrdup(ag->cfg.git_token);
 	if (ag->cfg.status_api_url)
-		api_url = xstrdup(ag->cfg.status_api_url);
-	context = xstrdup(ag->cfg.status_context ? ag->cfg.status_context : "gantry");
+		q.api_url = xstrdup(ag->cfg.status_api_url);
+	q.context = xstrdup(ag->cfg.status_context ? ag->cfg.status_context : "gantry");
 	public_url = ag->cfg.public_url ? xstrdup(ag->cfg.public_url) : NULL;
-	ca = ag->cfg.git_ca_bundle ? xstrdup(ag->cfg.git_ca_bundle) : NULL;
+	q.ca_bundle = ag->cfg.git_ca_bundle ? xstrdup(ag->cfg.git_ca_bundle) : NULL;
 	pthread_rwlock_unlock(&ag->cfg_lock);
 
 	github = !strcmp(r->forge, "github");
@@ -313,89 +433,50 @@ int forge_status_post(struct agent *ag, const struct queue_run *r,
 				 "supported; skipped");
 		goto done;
 	}
-	snprintf(sha7, sizeof(sha7), "%s", r->sha);
-	if (!repo_ok(r->repo) || !sha_ok(r->sha))
-		rc = err_set(e, ERR_INVALID, "commit status: not sent: '%s' is "
-			     "not a repository name or '%s' not a commit",
-			     r->repo ? r->repo : "", r->sha);
-	else if (!(url = status_url(r, github, api_url)) ||
-		 !(host = url_host(url, &web)))
-		rc = err_set(e, ERR_INVALID, "commit status for %s@%s: not sent: "
-			     "no status URL (the payload has no repository.%s); "
-			     "set STATUS__API_URL", r->repo, sha7,
-			     github ? "statuses_url" : "html_url");
-	else if (!web)
-		rc = err_set(e, ERR_INVALID, "commit status: not sent: the "
-			     "status URL is not http:// or https://");
-	else if (!host_allowed(host, r->clone_url, api_url))
-		rc = err_set(e, ERR_INVALID, "commit status: not sent: %s is "
-			     "not the repository's host", host);
-	if (rc < 0) {
+	q.github = github;
+	q.state = state ? xstrdup(state) : NULL;
+	q.description = description ? xstrdup(description) : NULL;
+	if (public_url) {
+		int n = (int)strlen(public_url);
+
+		while (n && public_url[n - 1] == '/')
+			n--;
+		q.target_url = xasprintf("%.*s/runs/%lld", n, public_url, r->id);
+	}
+	q.repo = xstrdup(r->repo ? r->repo : "");
+	q.sha = xstrdup(r->sha);
+	q.url = status_url(q.repo, q.sha, r->payload, github, q.api_url);
+	q.clone_url = r->clone_url ? xstrdup(r->clone_url) : NULL;
+	rc = forge_status_child_start(out, ag->exe, &q, FORGE_STATUS_DEADLINE_MS, e);
+	if (rc < 0)
 		log_line(ag, log_fd, e->msg);
-		goto done;
-	}
-
-	/* the token goes into the header list only, and is wiped after */
-	buf_printf(&hdr, "Authorization: %s %s", github ? "Bearer" : "token",
-		   token);
-	hl = curl_slist_append(hl, hdr.ptr);
-	explicit_bzero(hdr.ptr, hdr.len);
-	hl = curl_slist_append(hl, github ? "Accept: application/vnd.github+json"
-				  : "Accept: application/json");
-	if (github)
-		hl = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
-	hl = curl_slist_append(hl, "Content-Type: application/json");
-	hl = curl_slist_append(hl, "Expect:");
-	text = status_body(state, description, public_url, r->id, context);
-	pthread_once(&curl_once, curl_init);
-	cc = hl && text ? post(url, hl, text, ca, &status, &ans, errbuf)
-		       : CURLE_FAILED_INIT;
-
-	/* the forge may quote what it was sent: hide the token there too */
-	mask_new(&tm);
-	mask_add(tm, token);
-	if (cc != CURLE_OK) {
-		m = mask_str(tm, *errbuf ? errbuf : curl_easy_strerror(cc));
-		rc = err_set(e, cc == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT :
-			     ERR_REMOTE, "commit status for %s@%s: cannot reach "
-			     "%s: %s", r->repo, sha7, host, m);
-		free(m);
-	} else if (status < 200 || status > 299) {
-		msg = answer_message(&ans);
-		m = msg ? mask_str(tm, msg) : NULL;
-		rc = err_set(e, ERR_REMOTE, "commit status for %s@%s: HTTP %ld%s%s%s",
-			     r->repo, sha7, status, m ? ": " : "", m ? m : "",
-			     status == 401 || status == 403 || status == 404 ?
-			     " (check that git.token may write commit statuses "
-			     "to the repository)" : "");
-		free(m);
-	}
-	if (rc < 0) {
-		log_line(ag, log_fd, e->msg);
-	} else {
-		buf_printf(&line, "commit status: %s posted to %s",
-			   state ? state : "error", host);
-		log_line(ag, log_fd, line.ptr);
-	}
-
 done:
-	for (struct curl_slist *s = hl; s; s = s->next)
-		explicit_bzero(s->data, strlen(s->data));
-	curl_slist_free_all(hl);
-	if (token)
-		explicit_bzero(token, strlen(token));
-	free(token);
-	free(api_url);
-	free(context);
+	forge_status_req_release(&q);
 	free(public_url);
-	free(ca);
-	mask_free(tm);
-	free(text);
-	free(url);
-	free(host);
-	free(msg);
-	buf_release(&hdr);
-	buf_release(&ans);
+	return rc;
+}
+
+int forge_status_end(struct agent *ag, struct forge_status_call *c, int log_fd,
+		     struct err *e)
+{
+	struct buf line = BUF_INIT;
+	int rc;
+
+	if (!c)
+		return 0;
+	rc = forge_status_child_finish(c, &line, e);
+	log_line(ag, log_fd, rc < 0 ? e->msg : line.ptr);
 	buf_release(&line);
 	return rc;
+}
+
+int forge_status_post(struct agent *ag, const struct queue_run *r,
+		      const char *state, const char *description, int log_fd,
+		      struct err *e)
+{
+	struct forge_status_call *c;
+
+	if (forge_status_begin(&c, ag, r, state, description, log_fd, e) < 0)
+		return -1;
+	return forge_status_end(ag, c, log_fd, e);
 }

@@ -9,6 +9,7 @@
  */
 #include "oidc.h"
 #include "http_reply.h"
+#include "../lib/crypto.h"
 #include "../lib/fs.h"
 #include "../lib/jsonx.h"
 #include "../lib/mask.h"
@@ -18,8 +19,6 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +120,7 @@ void oidc_issuer_free(struct oidc_issuer *is)
 	if (is->mhd)
 		MHD_stop_daemon(is->mhd);
 	for (size_t i = 0; i < is->n_jobs; i++) {
-		OPENSSL_cleanse(is->jobs[i].bearer, sizeof(is->jobs[i].bearer));
+		crypto_wipe(is->jobs[i].bearer, sizeof(is->jobs[i].bearer));
 		json_decref(is->jobs[i].claims);
 	}
 	free(is->jobs);
@@ -194,11 +193,12 @@ static void random_hex(char *out, size_t bytes)
 {
 	unsigned char b[64];
 
-	if (bytes > sizeof(b) || RAND_bytes(b, (int)bytes) != 1)
-		BUG("RAND_bytes failed");
+	if (bytes > sizeof(b))
+		BUG("random_hex: %zu bytes", bytes);
+	crypto_random(b, bytes);
 	for (size_t i = 0; i < bytes; i++)
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	OPENSSL_cleanse(b, sizeof(b));
+	crypto_wipe(b, sizeof(b));
 }
 
 static const char *issuer_locked(struct oidc_issuer *is)
@@ -238,7 +238,7 @@ static struct oidc_job *find_job(struct oidc_issuer *is, const char *bearer)
 
 	/* every entry compared, in constant time per entry */
 	for (size_t i = 0; i < is->n_jobs; i++)
-		if (n == 64 && CRYPTO_memcmp(is->jobs[i].bearer, bearer, 64) == 0)
+		if (n == 64 && crypto_memeq(is->jobs[i].bearer, bearer, 64))
 			hit = &is->jobs[i];
 	return hit;
 }
@@ -297,7 +297,7 @@ static enum MHD_Result token_request(struct oidc_issuer *is,
 					    "value", jwt));
 done:
 	if (jwt)
-		OPENSSL_cleanse(jwt, strlen(jwt));
+		crypto_wipe(jwt, strlen(jwt));
 	free(jwt);
 	free(def_aud);
 	json_decref(claims);
@@ -415,7 +415,7 @@ void oidc_job_unregister(struct oidc_issuer *is, const char *bearer)
 	pthread_mutex_lock(&is->mu);
 	j = find_job(is, bearer);
 	if (j) {
-		OPENSSL_cleanse(j->bearer, sizeof(j->bearer));
+		crypto_wipe(j->bearer, sizeof(j->bearer));
 		json_decref(j->claims);
 		*j = is->jobs[--is->n_jobs];
 	}

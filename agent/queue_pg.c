@@ -2,7 +2,8 @@
  * queue_pg: the queue in PostgreSQL, for a fleet of agents sharing one
  * database (libpq, one connection per struct queue): the connection and
  * its retries, and every write. The migrations are in queue_pg_schema.c,
- * the reads in queue_pg_read.c.
+ * the reads in queue_pg_read.c; libpq is loaded by queue_pg_lib.c when
+ * the first queue opens.
  *
  * Rules that always hold here:
  * - Values only ever travel as PQexecParams text parameters; the SQL text
@@ -194,7 +195,8 @@ static void pg_close(struct queue *base)
 
 	if (!q)
 		return;
-	PQfinish(q->conn);
+	if (q->conn)	/* else libpq may not be loaded */
+		PQfinish(q->conn);
 	free(q->safe);
 	free(q->base.agent_id);
 	free(q);
@@ -214,6 +216,10 @@ static int pg_open(struct queue **out, const char *url, const char *agent_id,
 
 	q->safe = queue_url_redact(url);
 	q->base.agent_id = agent_id ? xstrdup(agent_id) : NULL;
+	if (pg_lib_load(e) < 0) {
+		r = err_wrap(e, "queue %s", q->safe);
+		goto done;
+	}
 	q->conn = PQconnectdbParams(keys, vals, 1);
 	if (!q->conn) {
 		r = err_set(e, ERR_INTERNAL, "queue %s: connect: out of memory",

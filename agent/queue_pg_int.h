@@ -1,11 +1,12 @@
 /*
- * queue_pg_int: what the two files of the queue's PostgreSQL backend
- * share, and nothing else includes: queue_pg.c (the connection, its
- * retries, every write and the ops table), queue_pg_read.c (get, list
- * and counts, results as JSON, and the small helpers that read one
- * statement's answer: pg_rows, pg_value; and pg_array_add, which writes
- * a text[] parameter) and queue_pg_schema.c (the migrations, the tests'
- * reset, retention's prune).
+ * queue_pg_int: what the files of the queue's PostgreSQL backend share,
+ * and nothing else includes but their tests: queue_pg_lib.c (libpq,
+ * loaded at run time), queue_pg.c (the connection, its retries, every
+ * write and the ops table), queue_pg_read.c (get, list and counts,
+ * results as JSON, and the small helpers that read one statement's
+ * answer: pg_rows, pg_value; and pg_array_add, which writes a text[]
+ * parameter) and queue_pg_schema.c (the migrations, the tests' reset,
+ * retention's prune).
  *
  * Rules that always hold: values travel only as PQexecParams text
  * parameters (struct pg_num for numbers), and every statement goes
@@ -22,6 +23,69 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+/*
+ * libpq, loaded at run time (queue_pg_lib.c): gantry does not link it, so
+ * a process that opens no PostgreSQL queue never maps it nor needs it
+ * installed. pg_open calls pg_lib_load first; the PQ names
+ * below then call through pg_lib, whose members keep <libpq-fe.h>'s
+ * types, so the compiler checks every call as before. These macros are
+ * for the files that include this header only.
+ */
+struct pg_lib {
+	__typeof__(PQclear) *clear;
+	__typeof__(PQconnectdbParams) *connectdb_params;
+	__typeof__(PQerrorMessage) *error_message;
+	__typeof__(PQexec) *exec;
+	__typeof__(PQexecParams) *exec_params;
+	__typeof__(PQfinish) *finish;
+	__typeof__(PQfname) *fname;
+	__typeof__(PQftype) *ftype;
+	__typeof__(PQgetisnull) *getisnull;
+	__typeof__(PQgetvalue) *getvalue;
+	__typeof__(PQnfields) *nfields;
+	__typeof__(PQntuples) *ntuples;
+	__typeof__(PQreset) *reset;
+	__typeof__(PQresultErrorField) *result_error_field;
+	__typeof__(PQresultErrorMessage) *result_error_message;
+	__typeof__(PQresultStatus) *result_status;
+	__typeof__(PQsetNoticeProcessor) *set_notice_processor;
+	__typeof__(PQstatus) *status;
+};
+
+/* Filled once by pg_lib_load, read-only after; all NULL until then. */
+extern struct pg_lib pg_lib;
+
+/*
+ * Load libpq.so.5 and every function of struct pg_lib, once per process
+ * (thread-safe; a failure is kept too, and answered again). 0, or -1
+ * with e (ERR_IO) naming the library, dlerror()'s reason and what to
+ * install.
+ */
+int pg_lib_load(struct err *e);
+
+/* Tests only: load name (borrowed, must outlive the process's load)
+ * instead of libpq.so.5. Must be called before the first pg_lib_load. */
+void pg_lib_name_for_test(const char *name);
+
+#define PQclear pg_lib.clear
+#define PQconnectdbParams pg_lib.connectdb_params
+#define PQerrorMessage pg_lib.error_message
+#define PQexec pg_lib.exec
+#define PQexecParams pg_lib.exec_params
+#define PQfinish pg_lib.finish
+#define PQfname pg_lib.fname
+#define PQftype pg_lib.ftype
+#define PQgetisnull pg_lib.getisnull
+#define PQgetvalue pg_lib.getvalue
+#define PQnfields pg_lib.nfields
+#define PQntuples pg_lib.ntuples
+#define PQreset pg_lib.reset
+#define PQresultErrorField pg_lib.result_error_field
+#define PQresultErrorMessage pg_lib.result_error_message
+#define PQresultStatus pg_lib.result_status
+#define PQsetNoticeProcessor pg_lib.set_notice_processor
+#define PQstatus pg_lib.status
 
 struct queue_pg {
 	struct queue base;

@@ -57,16 +57,6 @@ static bool usable_dir(const char *dir)
 	return ok;
 }
 
-bool run_clone_token_ok(const char *url)
-{
-	return str_starts_with(url, "https://") ||
-	       str_starts_with(url, "http://127.0.0.1:") ||
-	       str_starts_with(url, "http://127.0.0.1/") ||
-	       str_starts_with(url, "http://localhost:") ||
-	       str_starts_with(url, "http://localhost/") ||
-	       str_starts_with(url, "http://[::1]:");
-}
-
 int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
 	      struct err *e)
 {
@@ -87,7 +77,7 @@ int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
 	 * the remote lacks it: never the default branch instead */
 	if (ref && !str_starts_with(ref, "refs/"))
 		ref = NULL;
-	if (o->token && run_clone_token_ok(o->url))
+	if (o->token && gitx_token_url_ok(o->url))
 		cr.token = o->token;
 	cr.ca_bundle = o->ca_bundle;
 	if (!usable_dir(o->dir)) {

@@ -19,7 +19,7 @@ struct run_clone_opts {
 	const char *dir;	/* the work tree (created if missing, kept between runs) */
 	const char *cache_dir;	/* the mirrors */
 	const char *ca_bundle;	/* NULL: the system's */
-	const char *token;	/* secret; offered only where run_clone_token_ok */
+	const char *token;	/* secret; offered only where gitx_token_url_ok */
 };
 
 struct run_clone_result {
@@ -31,7 +31,5 @@ struct run_clone_result {
 int run_clone(struct run_clone_result *out, const struct run_clone_opts *o,
 	      struct err *e);
 
-/* Whether a token may be offered to url: https, or http to loopback. */
-bool run_clone_token_ok(const char *url);
 
 #endif

@@ -20,10 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
+#include "../lib/crypto.h"
 #include "../lib/jsonx.h"
 #include "../lib/mask.h"
 #include "../lib/util.h"
@@ -78,13 +75,10 @@ void webhook_release(struct webhook *w)
 void webhook_hmac_hex(char out[65], const char *key, const void *data,
 		      size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[CRYPTO_SHA256_LEN];
 
-	if (!HMAC(EVP_sha256(), key, (int)strlen(key), data, len, md, &mdlen) ||
-	    mdlen != 32)
-		BUG("HMAC-SHA256 failed");
-	for (unsigned int i = 0; i < 32; i++)
+	crypto_hmac_sha256(md, key, strlen(key), data, len);
+	for (size_t i = 0; i < sizeof(md); i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
@@ -433,7 +427,7 @@ static int check_signature(const struct family *f, webhook_header_fn header,
 			   const char *secret, struct err *e)
 {
 	const char *v = header(ctx, f->sig_hdr);
-	unsigned char a[32], b[32];
+	unsigned char a[CRYPTO_SHA256_LEN], b[CRYPTO_SHA256_LEN];
 	char want[65], got[65];
 	size_t plen;
 
@@ -443,10 +437,9 @@ static int check_signature(const struct family *f, webhook_header_fn header,
 	if (!f->sig_prefix) {
 		/* the token is the secret: compare digests, so neither the
 		 * length nor the content leaks through timing */
-		if (!EVP_Digest(v, strlen(v), a, NULL, EVP_sha256(), NULL) ||
-		    !EVP_Digest(secret, strlen(secret), b, NULL, EVP_sha256(), NULL))
-			BUG("SHA-256 failed");
-		if (CRYPTO_memcmp(a, b, sizeof(a)))
+		crypto_sha256(a, v, strlen(v));
+		crypto_sha256(b, secret, strlen(secret));
+		if (!crypto_memeq(a, b, sizeof(a)))
 			return err_set(e, ERR_AUTH, "webhook: %s header does not match the secret",
 				       f->sig_hdr);
 		return 0;
@@ -460,7 +453,7 @@ static int check_signature(const struct family *f, webhook_header_fn header,
 			       f->sig_hdr, plen ? "\"" : "", f->sig_prefix,
 			       plen ? "\" and " : "");
 	webhook_hmac_hex(want, secret, body, len);
-	if (CRYPTO_memcmp(want, got, 64))
+	if (!crypto_memeq(want, got, 64))
 		return err_set(e, ERR_AUTH, "webhook: %s header does not match the body signed with the secret",
 			       f->sig_hdr);
 	return 0;

@@ -117,5 +117,7 @@ struct gitx_url {
  * "#"; the last '@' ends the userinfo); -1 (ERR_INVALID) when it is not a URL we can fetch. */
 int gitx_url_parse(struct gitx_url *out, const char *url, struct err *e);
 void gitx_url_release(struct gitx_url *u);
+/* Whether a token may be offered to url: https, or http to loopback. */
+bool gitx_token_url_ok(const char *url);
 
 #endif

@@ -3,9 +3,10 @@
  * tests reach into. Not for use outside lib/git*.c and tests/unit/git.c.
  *
  * lib/git.c holds the libgit2 plumbing that touches the network: the
- * credential and certificate callbacks, known_hosts matching, URL parsing
- * and error mapping. lib/git_mirror.c holds the cache: mirrors, locks,
- * checkout, submodules and gc.
+ * credential and certificate callbacks, known_hosts matching and error
+ * mapping; lib/git_url.c reads URLs. lib/git_cache.c holds the mirrors'
+ * locks and gc, lib/git_mirror.c the rest of the cache: mirrors,
+ * checkout and submodules.
  */
 #ifndef GANTRY_GIT_INT_H
 #define GANTRY_GIT_INT_H
@@ -26,6 +27,15 @@ int gitx_stream_register(void);
 struct git_stream;
 int gitx_stream_new(struct git_stream **out, const char *host,
 		    const char *port);
+
+/* The marker whose mtime dates a mirror's last use (for gc). */
+#define GITX_LAST_USED "gantry-last-used"
+
+/* Lock <mirror>.lock (lib/git_cache.c). wait: poll up to 10 minutes, else
+ * fail at once. Returns 0 with *fd_out locked, 1 when busy (wait false),
+ * -1 on error. */
+int gitx_lock_mirror(int *fd_out, const char *mirror, bool wait,
+		     struct err *e);
 
 /* Whether two URLs name the same server: scheme, host (any case), port. */
 bool gitx_same_origin(const char *a, const char *b);

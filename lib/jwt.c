@@ -1,44 +1,47 @@
 /*
- * jwt: keys, JWKs and signing (see jwt.h); verification, which takes
- * tokens and JWKS from outside, is in jwt_verify.c, and the keyring,
- * which owns a folder of key files, in jwt_keyring.c. Both are built on
- * jwt.h's functions only.
+ * jwt: keys, JWKs and signing (see jwt.h), on GnuTLS; verification, which
+ * takes tokens and JWKS from outside, is in jwt_verify.c (on OpenSSL, and
+ * not in the agent's signing path), and the keyring, which owns a folder
+ * of key files, in jwt_keyring.c. Both are built on jwt.h's functions
+ * only.
  *
  * Private keys never leave this file except as PKCS#8 PEM in a 0600 file;
- * memory that held PEM text is cleansed. Messages quote strings that may
+ * memory that held PEM text is wiped. Messages quote strings that may
  * come from outside (algorithm names) only cut short and with control
- * characters replaced.
+ * characters replaced; a GnuTLS failure is told by gnutls_strerror's
+ * text, which never holds key material.
  */
 #include "jwt.h"
 #include "jwt_int.h"
+#include "crypto.h"
 #include "fs.h"
 #include "jsonx.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 
 #define JWT_KEYFILE_MAX	65536		/* a PEM private key file */
 #define JWT_RSA_BITS	2048		/* generated RSA keys */
 #define JWT_KID_LEN	43		/* base64url of a SHA-256 */
 
 struct jwt_key {
-	EVP_PKEY *pkey;			/* owned: private key */
+	gnutls_x509_privkey_t x509;	/* owned: the private key (saved) */
+	gnutls_privkey_t priv;		/* owned: signs; borrows x509 */
 	enum jwt_alg alg;
+	size_t rsa_bytes;		/* RS256: the modulus, in bytes */
 	char kid[JWT_KID_LEN + 1];
 	json_t *jwk;			/* owned: the public JWK */
 };
@@ -174,14 +177,11 @@ static bool is_b64url_text(const char *s)
 static void sha256_b64url(char out[JWT_KID_LEN + 1], const char *text,
 			  size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[CRYPTO_SHA256_LEN];
 	char *s;
 
-	if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != 32)
-		BUG("SHA-256 failed");
-	s = jwt_b64url_encode(md, mdlen);
+	crypto_sha256(md, text, len);
+	s = jwt_b64url_encode(md, sizeof(md));
 	memcpy(out, s, JWT_KID_LEN + 1);
 	free(s);
 }
@@ -239,37 +239,78 @@ int jwt_jwk_thumbprint(char **out, const json_t *jwk, struct err *e)
 	return 0;
 }
 
-/* base64url of bn's big-endian bytes: minimal (width 0) or padded. */
-static char *bn_b64url(const BIGNUM *bn, int width)
+/* Fill e with what failed and GnuTLS's text for rc, which never holds key
+ * material. Returns -1. */
+static int gtls_err(struct err *e, enum err_code code, const char *what,
+		    int rc)
 {
-	int n = width ? width : BN_num_bytes(bn);
+	return err_set(e, code, "%s: %s", what, gnutls_strerror(rc));
+}
+
+/* The big-endian number d, without its leading zero bytes, left-padded
+ * with zeros to width bytes into out; -1 when it needs more. */
+static int be_pad(unsigned char *out, size_t width, const gnutls_datum_t *d)
+{
+	size_t i = 0, n;
+
+	while (i < d->size && !d->data[i])
+		i++;
+	n = d->size - i;
+	if (n > width)
+		return -1;
+	memset(out, 0, width - n);
+	memcpy(out + width - n, d->data + i, n);
+	return 0;
+}
+
+/* The big-endian number d as base64url: without leading zero bytes
+ * (width 0; NULL when d is 0) or left-padded to width bytes (NULL when d
+ * needs more). */
+static char *be_b64url(const gnutls_datum_t *d, size_t width)
+{
+	size_t i = 0;
 	unsigned char *b;
 	char *s = NULL;
 
-	if (n <= 0 || n > JWT_RSA_MAX / 8)
-		return NULL;
-	b = xmalloc((size_t)n);
-	if (width ? BN_bn2binpad(bn, b, width) == width : BN_bn2bin(bn, b) == n)
-		s = jwt_b64url_encode(b, (size_t)n);
+	if (!width) {
+		while (i < d->size && !d->data[i])
+			i++;
+		return i < d->size ? jwt_b64url_encode(d->data + i, d->size - i)
+				   : NULL;
+	}
+	b = xmalloc(width);
+	if (be_pad(b, width, d) == 0)
+		s = jwt_b64url_encode(b, width);
 	free(b);
 	return s;
 }
 
-/* k->kid and k->jwk from k->pkey. */
+/* k->kid and k->jwk from k->priv's public half. An EC key must be on
+ * P-256 (ERR_INVALID). */
 static int key_make_jwk(struct jwt_key *k, struct err *e)
 {
-	BIGNUM *b1 = NULL, *b2 = NULL;
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
+	gnutls_pubkey_t pub = NULL;
 	char *s1 = NULL, *s2 = NULL;
-	int ret = -1;
+	int rc, ret = -1;
 
+	rc = gnutls_pubkey_init(&pub);
+	if (rc >= 0)
+		rc = gnutls_pubkey_import_privkey(pub, k->priv, 0, 0);
+	if (rc < 0) {
+		gtls_err(e, ERR_INTERNAL, "public key", rc);
+		goto done;
+	}
 	if (k->alg == JWT_RS256) {
-		if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_N, &b1) != 1 ||
-		    EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_RSA_E, &b2) != 1) {
-			ossl_err(e, ERR_INTERNAL, "RSA public numbers");
+		rc = gnutls_pubkey_export_rsa_raw2(pub, &a, &b,
+						   GNUTLS_EXPORT_FLAG_NO_LZ);
+		if (rc < 0) {
+			gtls_err(e, ERR_INTERNAL, "RSA public numbers", rc);
 			goto done;
 		}
-		s1 = bn_b64url(b1, 0);
-		s2 = bn_b64url(b2, 0);
+		s1 = be_b64url(&a, 0);
+		s2 = be_b64url(&b, 0);
 		if (!s1 || !s2) {
 			err_set(e, ERR_INVALID, "RSA key with an empty n or e");
 			goto done;
@@ -279,13 +320,19 @@ static int key_make_jwk(struct jwt_key *k, struct err *e)
 				   "kty", "RSA", "use", "sig", "alg", "RS256",
 				   "kid", k->kid, "n", s1, "e", s2);
 	} else {
-		if (EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_X, &b1) != 1 ||
-		    EVP_PKEY_get_bn_param(k->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &b2) != 1) {
-			ossl_err(e, ERR_INTERNAL, "EC public point");
+		rc = gnutls_pubkey_export_ecc_raw2(pub, &curve, &a, &b,
+						   GNUTLS_EXPORT_FLAG_NO_LZ);
+		if (rc < 0) {
+			gtls_err(e, ERR_INTERNAL, "EC public point", rc);
 			goto done;
 		}
-		s1 = bn_b64url(b1, JWT_EC_COORD);
-		s2 = bn_b64url(b2, JWT_EC_COORD);
+		if (curve != GNUTLS_ECC_CURVE_SECP256R1) {
+			err_set(e, ERR_INVALID,
+				"an EC key not on the P-256 curve (ES256 needs P-256)");
+			goto done;
+		}
+		s1 = be_b64url(&a, JWT_EC_COORD);
+		s2 = be_b64url(&b, JWT_EC_COORD);
 		if (!s1 || !s2) {
 			err_set(e, ERR_INVALID, "EC public point out of range");
 			goto done;
@@ -299,56 +346,58 @@ static int key_make_jwk(struct jwt_key *k, struct err *e)
 		BUG("json_pack of a JWK");
 	ret = 0;
 done:
-	BN_free(b1);
-	BN_free(b2);
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	gnutls_pubkey_deinit(pub);
 	free(s1);
 	free(s2);
 	return ret;
 }
 
-/* A key from pkey (taken over, freed on failure); what names it in
+/* A key from x (taken over, freed on failure); what names it in
  * messages. */
-static int key_from_pkey(struct jwt_key **out, EVP_PKEY *pkey,
+static int key_from_x509(struct jwt_key **out, gnutls_x509_privkey_t x,
 			 const char *what, struct err *e)
 {
-	struct jwt_key *k;
+	struct jwt_key *k = NULL;
+	unsigned int bits = 0;
 	enum jwt_alg alg;
+	int pk, rc;
 
-	if (EVP_PKEY_is_a(pkey, "RSA")) {
-		int bits = EVP_PKEY_get_bits(pkey);
-
+	pk = gnutls_x509_privkey_get_pk_algorithm2(x, &bits);
+	if (pk == GNUTLS_PK_RSA) {
 		if (bits < JWT_RSA_MIN || bits > JWT_RSA_MAX) {
 			err_set(e, ERR_INVALID,
-				"%s: an RSA key of %d bits (RS256 takes %d to %d)",
+				"%s: an RSA key of %u bits (RS256 takes %d to %d)",
 				what, bits, JWT_RSA_MIN, JWT_RSA_MAX);
 			goto fail;
 		}
 		alg = JWT_RS256;
-	} else if (EVP_PKEY_is_a(pkey, "EC")) {
-		char group[64];
-		size_t glen = 0;
-
-		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
-						   group, sizeof(group), &glen) != 1 ||
-		    (strcmp(group, "prime256v1") && strcmp(group, "P-256"))) {
-			ERR_clear_error();
-			err_set(e, ERR_INVALID,
-				"%s: an EC key not on the P-256 curve (ES256 needs P-256)",
-				what);
-			goto fail;
-		}
-		alg = JWT_ES256;
+	} else if (pk == GNUTLS_PK_ECDSA) {
+		alg = JWT_ES256;	/* the curve is checked by key_make_jwk */
+	} else if (pk < 0) {
+		gtls_err(e, ERR_INTERNAL, what, pk);
+		goto fail;
 	} else {
-		const char *t = EVP_PKEY_get0_type_name(pkey);
+		const char *t = gnutls_pk_get_name((gnutls_pk_algorithm_t)pk);
 
 		err_set(e, ERR_INVALID,
-			"%s: a %s key; only RSA (RS256) and EC P-256 (ES256) keys sign tokens",
+			"%s: a key of type %s; only RSA (RS256) and EC P-256 (ES256) keys sign tokens",
 			what, t ? t : "unknown");
 		goto fail;
 	}
 	k = xcalloc(1, sizeof(*k));
-	k->pkey = pkey;
+	k->x509 = x;
 	k->alg = alg;
+	if (alg == JWT_RS256)
+		k->rsa_bytes = (bits + 7) / 8;
+	rc = gnutls_privkey_init(&k->priv);
+	if (rc >= 0)
+		rc = gnutls_privkey_import_x509(k->priv, x, 0);
+	if (rc < 0) {
+		jwt_key_free(k);
+		return gtls_err(e, ERR_INTERNAL, what, rc);
+	}
 	if (key_make_jwk(k, e) < 0) {
 		jwt_key_free(k);
 		return err_wrap(e, "%s", what);
@@ -356,34 +405,28 @@ static int key_from_pkey(struct jwt_key **out, EVP_PKEY *pkey,
 	*out = k;
 	return 0;
 fail:
-	EVP_PKEY_free(pkey);
+	gnutls_x509_privkey_deinit(x);
 	return -1;
 }
 
 int jwt_key_generate(struct jwt_key **out, enum jwt_alg alg, struct err *e)
 {
-	EVP_PKEY *pkey;
+	gnutls_x509_privkey_t x = NULL;
+	int rc;
 
-	if (alg == JWT_RS256)
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)JWT_RSA_BITS);
-	else if (alg == JWT_ES256)
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	else
+	rc = gnutls_x509_privkey_init(&x);
+	if (rc >= 0 && alg == JWT_RS256)
+		rc = gnutls_x509_privkey_generate(x, GNUTLS_PK_RSA, JWT_RSA_BITS, 0);
+	else if (rc >= 0 && alg == JWT_ES256)
+		rc = gnutls_x509_privkey_generate(x, GNUTLS_PK_ECDSA,
+			GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+	else if (rc >= 0)
 		BUG("jwt_key_generate: alg %d", (int)alg);
-	if (!pkey)
-		return ossl_err(e, ERR_INTERNAL, "cannot generate a signing key");
-	return key_from_pkey(out, pkey, "new key", e);
-}
-
-/* Never ask for a passphrase (OpenSSL's default would read the
- * terminal): an encrypted key fails to load. */
-static int no_passphrase(char *b, int size, int rwflag, void *u)
-{
-	(void)b;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
+	if (rc < 0) {
+		gnutls_x509_privkey_deinit(x);
+		return gtls_err(e, ERR_INTERNAL, "cannot generate a signing key", rc);
+	}
+	return key_from_x509(out, x, "new key", e);
 }
 
 /* Read a private key file into b, which has room for it from the start
@@ -437,58 +480,70 @@ done:
 	return ret;
 }
 
+/* The message of a key file GnuTLS did not import: a key type it does
+ * not know is ERR_INVALID, anything else (damaged, encrypted, not PEM)
+ * ERR_SYNTAX. Never quotes the file. */
+static int load_err(struct err *e, const char *path, int rc)
+{
+	if (rc == GNUTLS_E_ECC_UNSUPPORTED_CURVE)
+		return err_set(e, ERR_INVALID,
+			       "%s: an EC key not on the P-256 curve (ES256 needs P-256)",
+			       path);
+	if (rc == GNUTLS_E_UNKNOWN_PK_ALGORITHM)
+		return err_set(e, ERR_INVALID,
+			       "%s: a key of an unknown type; only RSA (RS256) and EC P-256 (ES256) keys sign tokens",
+			       path);
+	return err_set(e, ERR_SYNTAX,
+		       "%s is not an unencrypted PEM private key (damaged? "
+		       "restore it from a backup)", path);
+}
+
 int jwt_key_load(struct jwt_key **out, const char *path, struct err *e)
 {
+	gnutls_x509_privkey_t x = NULL;
+	gnutls_datum_t d;
 	struct buf b;
-	EVP_PKEY *pkey = NULL;
-	BIO *bio = NULL;
-	int ret = -1;
+	int rc, ret = -1;
 
 	buf_init(&b, JWT_KEYFILE_MAX + 1);
 	if (read_key_file(&b, path, e) < 0)
 		goto done;
-	bio = BIO_new_mem_buf(b.ptr, (int)b.len);
-	if (!bio) {
-		ossl_err(e, ERR_INTERNAL, "BIO_new_mem_buf");
+	rc = gnutls_x509_privkey_init(&x);
+	if (rc < 0) {
+		gtls_err(e, ERR_INTERNAL, path, rc);
 		goto done;
 	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	if (!pkey) {
-		ERR_clear_error();
-		err_set(e, ERR_SYNTAX,
-			"%s is not an unencrypted PEM private key (damaged? "
-			"restore it from a backup)", path);
+	/* no password and GNUTLS_PKCS_PLAIN: an encrypted key fails
+	 * (GNUTLS_E_DECRYPTION_FAILED) without a passphrase being asked */
+	d.data = (unsigned char *)b.ptr;
+	d.size = (unsigned int)b.len;
+	rc = gnutls_x509_privkey_import2(x, &d, GNUTLS_X509_FMT_PEM, NULL,
+					 GNUTLS_PKCS_PLAIN);
+	if (rc < 0) {
+		gnutls_x509_privkey_deinit(x);
+		load_err(e, path, rc);
 		goto done;
 	}
-	ret = key_from_pkey(out, pkey, path, e);
+	ret = key_from_x509(out, x, path, e);
 done:
-	BIO_free(bio);
 	if (b.alloc)
-		OPENSSL_cleanse(b.ptr, b.alloc);
+		crypto_wipe(b.ptr, b.alloc);
 	buf_release(&b);
 	return ret;
 }
 
 int jwt_key_save(const struct jwt_key *k, const char *path, struct err *e)
 {
-	BIO *bio = BIO_new(BIO_s_mem());	/* frees with cleansing */
-	char *data = NULL;
-	long len;
-	int ret = -1;
+	gnutls_datum_t pem = { NULL, 0 };
+	int rc, ret;
 
-	if (!bio || PEM_write_bio_PrivateKey(bio, k->pkey, NULL, NULL, 0,
-					     NULL, NULL) != 1) {
-		ossl_err(e, ERR_INTERNAL, "cannot encode the private key");
-		goto done;
-	}
-	len = BIO_get_mem_data(bio, &data);
-	if (len <= 0 || !data) {
-		err_set(e, ERR_INTERNAL, "cannot encode the private key");
-		goto done;
-	}
-	ret = fs_write_file_sync(path, data, (size_t)len, 0600, e);
-done:
-	BIO_free(bio);
+	rc = gnutls_x509_privkey_export2_pkcs8(k->x509, GNUTLS_X509_FMT_PEM,
+					       NULL, GNUTLS_PKCS_PLAIN, &pem);
+	if (rc < 0)
+		return gtls_err(e, ERR_INTERNAL, "cannot encode the private key", rc);
+	ret = fs_write_file_sync(path, pem.data, pem.size, 0600, e);
+	crypto_wipe(pem.data, pem.size);
+	gnutls_free(pem.data);
 	return ret;
 }
 
@@ -496,7 +551,9 @@ void jwt_key_free(struct jwt_key *k)
 {
 	if (!k)
 		return;
-	EVP_PKEY_free(k->pkey);
+	if (k->priv)
+		gnutls_privkey_deinit(k->priv);	/* borrows k->x509 */
+	gnutls_x509_privkey_deinit(k->x509);
 	json_decref(k->jwk);
 	free(k);
 }
@@ -518,53 +575,56 @@ json_t *jwt_key_jwk(const struct jwt_key *k)
 
 /* ---- signing ---- */
 
-/* JWS signature of data: RSASSA-PKCS1-v1_5, or ECDSA as raw r || s. */
+/* JWS signature of data: RSASSA-PKCS1-v1_5 (as wide as the modulus), or
+ * ECDSA as raw r || s; GnuTLS gives ECDSA's as DER. *out owned. */
 static int sign_bytes(unsigned char **out, size_t *outlen,
 		      const struct jwt_key *k, const void *data, size_t len,
 		      struct err *e)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char *sig = NULL;
-	ECDSA_SIG *es = NULL;
-	const BIGNUM *r, *s;
-	size_t siglen = 0;
-	int ret = -1;
+	gnutls_datum_t in, sig = { NULL, 0 }, r = { NULL, 0 }, s = { NULL, 0 };
+	unsigned char *raw = NULL;
+	size_t rawlen;
+	bool ok;
+	int rc, ret = -1;
 
-	if (!ctx || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) != 1 ||
-	    EVP_DigestSign(ctx, NULL, &siglen, data, len) != 1) {
-		ossl_err(e, ERR_INTERNAL, "cannot sign");
+	if (len > UINT_MAX) {
+		err_set(e, ERR_LIMIT, "cannot sign: %zu bytes is too long", len);
 		goto done;
 	}
-	sig = xmalloc(siglen);
-	if (EVP_DigestSign(ctx, sig, &siglen, data, len) != 1) {
-		ossl_err(e, ERR_INTERNAL, "cannot sign");
+	in.data = (unsigned char *)data;
+	in.size = (unsigned int)len;
+	rc = gnutls_privkey_sign_data2(k->priv, k->alg == JWT_RS256 ?
+				       GNUTLS_SIGN_RSA_SHA256 : GNUTLS_SIGN_ECDSA_SHA256,
+				       0, &in, &sig);
+	if (rc < 0) {
+		gtls_err(e, ERR_INTERNAL, "cannot sign", rc);
 		goto done;
 	}
-	if (k->alg == JWT_ES256) {
-		const unsigned char *p = sig;
-		unsigned char *raw = xmalloc(2 * JWT_EC_COORD);
-
-		es = d2i_ECDSA_SIG(NULL, &p, (long)siglen);
-		if (es)
-			ECDSA_SIG_get0(es, &r, &s);
-		if (!es || BN_bn2binpad(r, raw, JWT_EC_COORD) != JWT_EC_COORD ||
-		    BN_bn2binpad(s, raw + JWT_EC_COORD, JWT_EC_COORD) != JWT_EC_COORD) {
-			free(raw);
-			ossl_err(e, ERR_INTERNAL, "cannot convert the ECDSA signature");
-			goto done;
-		}
-		free(sig);
-		sig = raw;
-		siglen = 2 * JWT_EC_COORD;
+	if (k->alg == JWT_RS256) {
+		rawlen = k->rsa_bytes;
+		raw = xmalloc(rawlen);
+		ok = be_pad(raw, rawlen, &sig) == 0;
+	} else {
+		rawlen = 2 * JWT_EC_COORD;
+		raw = xmalloc(rawlen);
+		ok = gnutls_decode_rs_value(&sig, &r, &s) >= 0 &&
+		     be_pad(raw, JWT_EC_COORD, &r) == 0 &&
+		     be_pad(raw + JWT_EC_COORD, JWT_EC_COORD, &s) == 0;
 	}
-	*out = sig;
-	*outlen = siglen;
-	sig = NULL;
+	if (!ok) {
+		err_set(e, ERR_INTERNAL, "cannot convert the %s signature",
+			k->alg == JWT_RS256 ? "RSA" : "ECDSA");
+		goto done;
+	}
+	*out = raw;
+	*outlen = rawlen;
+	raw = NULL;
 	ret = 0;
 done:
-	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
-	free(sig);
+	gnutls_free(sig.data);
+	gnutls_free(r.data);
+	gnutls_free(s.data);
+	free(raw);
 	return ret;
 }
 

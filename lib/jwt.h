@@ -1,9 +1,11 @@
 /*
  * jwt: signing keys, JWKs and JSON Web Tokens (RFC 7515, 7517, 7519,
- * 7638), on OpenSSL 3, for gantry's OIDC issuer. RS256 (RSA 2048) and
- * ES256 (P-256). A key's kid is its RFC 7638 thumbprint (SHA-256,
- * base64url). Private keys are written as PKCS#8 PEM with mode 0600,
- * atomically (a temporary file, then rename), and never printed.
+ * 7638) for gantry's OIDC issuer. RS256 (RSA 2048) and ES256 (P-256).
+ * Keys and signing are on GnuTLS (lib/jwt.c: the agent signs without
+ * OpenSSL); jwt_verify is on OpenSSL 3 (lib/jwt_verify.c). A key's kid
+ * is its RFC 7638 thumbprint (SHA-256, base64url). Private keys are
+ * written as PKCS#8 PEM with mode 0600, atomically (a temporary file,
+ * then rename), and never printed.
  *
  * A keyring is a folder (mode 0700) of such keys plus keyring.json, which
  * names the current key and, for each key retired by a rotation, when it
@@ -58,8 +60,11 @@ int jwt_key_generate(struct jwt_key **out, enum jwt_alg alg, struct err *e);
 /* A PKCS#8 PEM private key file; its algorithm from the key type (RSA
  * of 2048 to 8192 bits: RS256; EC P-256: ES256; others ERR_INVALID).
  * OpenSSL's traditional "RSA/EC PRIVATE KEY" PEM is read too; an
- * encrypted key is not (no passphrase is ever asked for). A damaged file
- * is ERR_SYNTAX naming path; messages never quote the file's content.
+ * encrypted key is not (ERR_SYNTAX; no passphrase is ever asked for). A
+ * damaged file is ERR_SYNTAX naming path. An EC key on another curve is
+ * ERR_INVALID when GnuTLS names the curve unsupported, and ERR_SYNTAX
+ * when it cannot parse the key at all (secp256k1, in GnuTLS 3.7);
+ * messages never quote the file's content.
  * Save: PKCS#8 PEM, mode 0600, through a temporary file in the same
  * folder, fsync and rename; the folder must exist. */
 int jwt_key_load(struct jwt_key **out, const char *path, struct err *e);

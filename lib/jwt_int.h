@@ -1,20 +1,19 @@
 /*
  * jwt_int: what lib/jwt.c and lib/jwt_verify.c share: the RSA and P-256
- * size limits, and two helpers for messages. Not for use outside
- * lib/jwt*.c.
+ * size limits, and a helper for messages. Not for use outside
+ * lib/jwt*.c. It names no crypto library: jwt.c signs with GnuTLS (the
+ * agent signs without OpenSSL), jwt_verify.c verifies with OpenSSL, and
+ * each has its own helper for its library's errors.
  *
- * The helpers are static inline so that each file keeps its own private
- * copy, as before, and libgantry.a exports no symbol named quote or
- * ossl_err. Neither ever prints key material: quote cuts and cleans an
- * untrusted string, ossl_err takes only the reason from OpenSSL's queue.
+ * quote is static inline so that each file keeps its own private copy,
+ * and libgantry.a exports no symbol named quote. It never prints key
+ * material: it cuts and cleans an untrusted string.
  */
 #ifndef GANTRY_JWT_INT_H
 #define GANTRY_JWT_INT_H
 
 #include <stddef.h>
 #include <string.h>
-
-#include <openssl/err.h>
 
 #include "err.h"
 
@@ -37,19 +36,6 @@ static inline const char *quote(char out[64], const char *s)
 	}
 	out[i] = '\0';
 	return out;
-}
-
-/* Fill e from OpenSSL's error queue (reason only: it never holds key
- * material) and empty the queue so it does not leak into other code.
- * Returns -1. */
-static inline int ossl_err(struct err *e, enum err_code code, const char *what)
-{
-	unsigned long c = ERR_peek_last_error();
-	const char *r = c ? ERR_reason_error_string(c) : NULL;
-
-	err_set(e, code, "%s: %s", what, r ? r : "OpenSSL failure");
-	ERR_clear_error();
-	return -1;
 }
 
 #endif

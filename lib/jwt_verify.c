@@ -33,6 +33,19 @@
 #define JWT_CLAIMS_MAX	12288		/* decoded claims */
 #define JWT_SIG_MAX	1024		/* decoded signature: RSA 8192 */
 
+/* Fill e from OpenSSL's error queue (reason only: it never holds key
+ * material) and empty the queue so it does not leak into other code.
+ * Returns -1. */
+static int ossl_err(struct err *e, enum err_code code, const char *what)
+{
+	unsigned long c = ERR_peek_last_error();
+	const char *r = c ? ERR_reason_error_string(c) : NULL;
+
+	err_set(e, code, "%s: %s", what, r ? r : "OpenSSL failure");
+	ERR_clear_error();
+	return -1;
+}
+
 /* Recast an error on the way up (e may be NULL). */
 static void set_code(struct err *e, enum err_code code)
 {

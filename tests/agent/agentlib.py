@@ -287,8 +287,28 @@ class Follow:
         return self.text
 
 
+def status_senders():
+    """The `gantry __forge-status` processes now: [(argv, environment)]."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+            if argv[1:] != ["__forge-status"]:
+                continue
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                envv = [e.decode(errors="replace") for e in f.read().split(b"\0") if e]
+        except (OSError, IndexError):
+            continue
+        out.append((argv, envv))
+    return out
+
+
 class Forge:
-    """Records commit statuses POSTed to /repos/O/R/statuses/SHA."""
+    """Records commit statuses POSTed to /repos/O/R/statuses/SHA, with the
+    processes that were sending one then (status_senders)."""
 
     def __init__(self):
         self.posts = []
@@ -302,9 +322,11 @@ class Forge:
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n) or b"{}")
+                senders = status_senders()
                 with forge.lock:
                     forge.posts.append({"path": self.path, "body": body,
-                                        "auth": self.headers.get("Authorization")})
+                                        "auth": self.headers.get("Authorization"),
+                                        "senders": senders})
                 out = b'{"id":1}'
                 self.send_response(201)
                 self.send_header("Content-Type", "application/json")

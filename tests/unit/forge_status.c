@@ -1,8 +1,14 @@
-/* Unit tests for agent/forge_status.c: commit statuses posted to a small
- * HTTP server on loopback that records what it is sent and answers with a
- * scripted status: GitHub's and Gitea's URLs and headers, the configured
- * API URL, the cases that send nothing, a foreign host refused, a retry
- * after 500, an HTTP 401, and a token that never shows in errors or logs. */
+/* Unit tests for agent/forge_status.c and forge_status_send.c: commit
+ * statuses posted to a small HTTP server on loopback that records what it
+ * is sent and answers with a scripted status: GitHub's and Gitea's URLs
+ * and headers, the configured API URL, the cases that send nothing, a
+ * foreign host refused, a retry after 500, an HTTP 401, and a token that
+ * never shows in errors or logs. They go the agent's way, through the
+ * sanitizer build's `gantry __forge-status` beside this test's folder
+ * (build/asan/gantry; GANTRY_EXE overrides it). Then, with a stand-in for
+ * gantry, what the child is given (argv, environment, descriptors, the
+ * request on stdin), and an executable that is missing or cannot run.
+ * The child's protocol itself: forge_status_child.c. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -15,15 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../agent/agent.h"
-#include "../../lib/buf.h"
-#include "../../lib/jsonx.h"
-#include "../../lib/util.h"
+#include "forge_status_test.h"
 
-#define TOKEN "ghp_S3CRETtok3n0123456789"
-#define SHA "0123456789abcdef0123456789abcdef01234567"
+static char *gantry_exe;	/* the gantry whose __forge-status posts */
 
 /* ---- a loopback server that records requests ---- */
 
@@ -149,6 +152,7 @@ static void fx_init(struct fixture *f, const char *forge)
 	f->ag.cfg.status = true;
 	f->ag.cfg.status_context = "ci/gantry";
 	f->ag.cfg.public_url = "http://gantry.example/";
+	f->ag.exe = gantry_exe;
 	f->r.id = 42;
 	f->r.forge = (char *)forge;
 	f->r.repo = "o/r";
@@ -495,8 +499,146 @@ static void test_forge_status_description(void **state)
 	free(cu);
 }
 
+/* ---- the child, with stand-ins for gantry ---- */
+
+/* What the child is given: two arguments, the allowlisted environment
+ * (not a variable that holds the token), descriptors 0 to 2 only, the
+ * token on stdin; its answer is the line logged. */
+static void test_forge_status_child_view(void **state)
+{
+	static const char script[] =
+		"#!/usr/bin/python3\n"
+		"import json, os, sys\n"
+		"req = sys.stdin.buffer.read()\n"
+		"def is_open(fd):\n"
+		"    try:\n"
+		"        os.fstat(fd)\n"
+		"        return True\n"
+		"    except OSError:\n"
+		"        return False\n"
+		"fds = [fd for fd in range(1024) if is_open(fd)]\n"
+		"with open('/proc/self/cmdline', 'rb') as f:\n"
+		"    cmdline = f.read().decode()\n"
+		"with open('/proc/self/environ', 'rb') as f:\n"
+		"    environ = f.read().decode()\n"
+		"view = {'fds': fds, 'argv': '|'.join(sys.argv), 'cmdline': cmdline,\n"
+		"        'environ': environ,\n"
+		"        'request': req.decode()}\n"
+		"view = {k: v.replace('\\0', '|') if isinstance(v, str) else v\n"
+		"        for k, v in view.items()}\n"
+		"with open(os.path.join(os.path.dirname(sys.argv[0]), 'view'), 'w') as f:\n"
+		"    json.dump(view, f)\n"
+		"sys.stdout.buffer.write(b'0\\0commit status: seen by the stand-in\\0')\n";
+	struct fixture f;
+	struct err e = ERR_INIT;
+	char *dir, *exe, *path, *log, *want;
+	json_t *view, *fds;
+
+	assert_int_equal(fs_mkdtemp(&dir, "forge-status", &e), 0);
+	exe = fake_exe(dir, "gantry", script);
+	path = fs_join(dir, "view");
+	setenv("GIT__TOKEN", TOKEN, 1);
+	setenv("GANTRY_STATUS_TEST", "kept", 1);
+	fx_init(&f, "github");
+	fx_urls(&f, "statuses_url", "http://127.0.0.1:1/repos/o/r/statuses/{sha}",
+		"http://127.0.0.1:1/o/r.git");
+	f.ag.exe = exe;
+	assert_int_equal(fx_post(&f, "success", "x", &e), 0);
+	unsetenv("GIT__TOKEN");
+	unsetenv("GANTRY_STATUS_TEST");
+	log = fx_log(&f);
+	assert_string_equal(log, "commit status: seen by the stand-in\n");
+	view = json_load_file(path, 0, NULL);
+	assert_non_null(view);
+	want = xasprintf("%s|__forge-status", exe);
+	assert_string_equal(jsonx_str(view, "argv"), want);
+	assert_null(strstr(jsonx_str(view, "cmdline"), TOKEN));
+	assert_null(strstr(jsonx_str(view, "environ"), TOKEN));
+	assert_null(strstr(jsonx_str(view, "environ"), "GIT__TOKEN"));
+	assert_non_null(strstr(jsonx_str(view, "environ"), "GANTRY_STATUS_TEST=kept"));
+	assert_non_null(strstr(jsonx_str(view, "request"), "|token=" TOKEN "|"));
+	assert_non_null(strstr(jsonx_str(view, "request"), "|url=http://127.0.0.1:1/"
+			       "repos/o/r/statuses/" SHA "|"));
+	fds = json_object_get(view, "fds");
+	assert_int_equal(json_array_size(fds), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(json_integer_value(json_array_get(fds, i)), (long long)i);
+	assert_all_reaped();
+	json_decref(view);
+	free(want);
+	free(log);
+	fx_release(&f);
+	fs_remove_tree(dir, NULL);
+	free(path);
+	free(exe);
+	free(dir);
+}
+
+/* An executable that is missing or cannot run: said, nothing sent. */
+static void test_forge_status_no_exe(void **state)
+{
+	struct fixture f;
+	struct err e = ERR_INIT;
+	char *dir, *exe, *log, *want;
+
+	assert_int_equal(fs_mkdtemp(&dir, "forge-status", &e), 0);
+	fx_init(&f, "github");
+	fx_urls(&f, "statuses_url", "http://127.0.0.1:1/repos/o/r/statuses/{sha}",
+		"http://127.0.0.1:1/o/r.git");
+	f.ag.exe = "/nonexistent/gantry";
+	assert_int_equal(fx_post(&f, "success", "x", &e), -1);
+	assert_int_equal(e.code, ERR_SANDBOX);
+	assert_string_equal(e.msg, "commit status for o/r@0123456: cannot run "
+			    "/nonexistent/gantry: No such file or directory");
+	log = fx_log(&f);
+	assert_string_equal(log, "commit status for o/r@0123456: cannot run "
+			    "/nonexistent/gantry: No such file or directory\n");
+	free(log);
+	fx_release(&f);
+
+	exe = fake_exe(dir, "gantry", "#!/bin/sh\nexit 0\n");
+	chmod(exe, 0644);
+	fx_init(&f, "github");
+	fx_urls(&f, "statuses_url", "http://127.0.0.1:1/repos/o/r/statuses/{sha}",
+		"http://127.0.0.1:1/o/r.git");
+	f.ag.exe = exe;
+	err_clear(&e);
+	assert_int_equal(fx_post(&f, "success", "x", &e), -1);
+	assert_int_equal(e.code, ERR_SANDBOX);
+	want = xasprintf("commit status for o/r@0123456: cannot run %s: "
+			 "Permission denied", exe);
+	assert_string_equal(e.msg, want);
+	assert_all_reaped();
+	free(want);
+	fx_release(&f);
+	fs_remove_tree(dir, NULL);
+	free(exe);
+	free(dir);
+}
+
+/* build/asan/tests/unit_forge_status -> build/asan/gantry */
+static char *find_gantry(void)
+{
+	const char *env = getenv("GANTRY_EXE");
+	char *self, *tests, *top, *out;
+
+	if (env && *env)
+		return xstrdup(env);
+	self = fs_realpath("/proc/self/exe");
+	if (!self)
+		return NULL;
+	tests = fs_dirname(self);
+	top = fs_dirname(tests);
+	out = fs_join(top, "gantry");
+	free(self);
+	free(tests);
+	free(top);
+	return out;
+}
+
 int main(void)
 {
+	int rc;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forge_status_github),
 		cmocka_unit_test(test_forge_status_gitea),
@@ -507,6 +649,8 @@ int main(void)
 		cmocka_unit_test(test_forge_status_unreachable),
 		cmocka_unit_test(test_forge_status_unauthorized),
 		cmocka_unit_test(test_forge_status_description),
+		cmocka_unit_test(test_forge_status_child_view),
+		cmocka_unit_test(test_forge_status_no_exe),
 	};
 
 	/* loopback requests never go through a proxy from the environment */
@@ -514,5 +658,15 @@ int main(void)
 	unsetenv("HTTP_PROXY");
 	unsetenv("all_proxy");
 	unsetenv("ALL_PROXY");
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	gantry_exe = find_gantry();
+	if (!gantry_exe || access(gantry_exe, X_OK) < 0) {
+		fprintf(stderr, "unit_forge_status: no gantry to run at %s (make "
+			"unit-bins builds it; GANTRY_EXE=PATH names another)\n",
+			gantry_exe ? gantry_exe : "?");
+		free(gantry_exe);
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	free(gantry_exe);
+	return rc;
 }

@@ -1,10 +1,15 @@
 /* Unit tests for lib/jwt.c: base64url, algorithm names, RFC 7638
  * thumbprints, keys, signing (and the verification of what was signed),
- * and fs_write_file_sync, which writes key files. The refusals of
+ * and fs_write_file_sync, which writes key files. lib/jwt.c is on GnuTLS;
+ * OpenSSL here (and in lib/jwt_verify.c) is the independent other side:
+ * key files the openssl command wrote load, and what lib/jwt.c writes
+ * and signs OpenSSL reads and verifies. The refusals of
  * lib/jwt_verify.c and the PyJWT cross-check are in jwt_verify.c, the
  * keyring's tests in jwt_keyring.c; shared helpers in jwt_test.h. */
 #include "jwt_test.h"
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -276,6 +281,188 @@ static void test_jwt_key_load_refuses(void **state)
 	tmpdir_free(dir);
 }
 
+/* ---- key files of the openssl command ---- */
+
+static int run_status(const char *cmd)
+{
+	int st = system(cmd);
+
+	assert_int_not_equal(st, -1);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void run_ok(const char *fmt, const char *a, const char *b)
+{
+	char *cmd = xasprintf(fmt, a, b);
+
+	assert_int_equal(run_status(cmd), 0);
+	free(cmd);
+}
+
+/* base64url of bn: minimal (width 0) or left-padded to width bytes. */
+static char *bn_b64(const BIGNUM *bn, int width)
+{
+	int n = width ? width : BN_num_bytes(bn);
+	unsigned char *b = xmalloc((size_t)n);
+	char *s;
+
+	assert_int_equal(width ? BN_bn2binpad(bn, b, width) : BN_bn2bin(bn, b), n);
+	s = jwt_b64url_encode(b, (size_t)n);
+	free(b);
+	return s;
+}
+
+/* Whether jwk's public numbers are those OpenSSL reads from the
+ * unencrypted key file at path: checked apart from lib/jwt.c. */
+static void assert_jwk_is_file(const json_t *jwk, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *pkey;
+	BIGNUM *a = NULL, *b = NULL;
+	bool rsa;
+	char *s1, *s2;
+
+	assert_non_null(f);
+	pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(pkey);
+	rsa = EVP_PKEY_is_a(pkey, "RSA");
+	assert_int_equal(EVP_PKEY_get_bn_param(pkey, rsa ? OSSL_PKEY_PARAM_RSA_N :
+					       OSSL_PKEY_PARAM_EC_PUB_X, &a), 1);
+	assert_int_equal(EVP_PKEY_get_bn_param(pkey, rsa ? OSSL_PKEY_PARAM_RSA_E :
+					       OSSL_PKEY_PARAM_EC_PUB_Y, &b), 1);
+	s1 = bn_b64(a, rsa ? 0 : 32);
+	s2 = bn_b64(b, rsa ? 0 : 32);
+	assert_string_equal(jsonx_str(jwk, "kty"), rsa ? "RSA" : "EC");
+	assert_string_equal(jsonx_str(jwk, rsa ? "n" : "x"), s1);
+	assert_string_equal(jsonx_str(jwk, rsa ? "e" : "y"), s2);
+	free(s1);
+	free(s2);
+	BN_free(a);
+	BN_free(b);
+	EVP_PKEY_free(pkey);
+}
+
+static void assert_starts(const char *path, const char *head)
+{
+	char *text = read_text(path);
+
+	assert_true(str_starts_with(text, head));
+	free(text);
+}
+
+/* A key of alg made by `openssl genpkey` (PKCS#8) loads, and so does its
+ * traditional form; both give the key OpenSSL sees; a token it signs
+ * verifies; saved, OpenSSL reads it again. Encrypted forms are refused. */
+static void openssl_key(enum jwt_alg alg)
+{
+	const bool rsa = alg == JWT_RS256;
+	char *dir = tmpdir_new(), *p8 = fs_join(dir, "p8.pem");
+	char *trad = fs_join(dir, "trad.pem"), *saved = fs_join(dir, "saved.pem");
+	char *enc = fs_join(dir, "enc.pem"), *tenc = fs_join(dir, "tenc.pem");
+	json_t *claims = claims_exp(NOW, NOW + 600), *jwks, *jwk, *got = NULL;
+	struct jwt_key *k = NULL, *l = NULL, *m = NULL;
+	struct err e = ERR_INIT;
+	char *tok = NULL;
+
+	if (run_status("openssl version >/dev/null 2>&1") != 0) {
+		print_message("the openssl command is missing: test skipped\n");
+		skip();
+	}
+	run_ok("openssl genpkey %s -out '%s' 2>/dev/null",
+	       rsa ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+		   : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256", p8);
+	run_ok("openssl pkey -in '%s' -traditional -out '%s'", p8, trad);
+	run_ok("openssl pkey -in '%s' -aes256 -passout pass:gantry-test -out '%s'",
+	       p8, enc);
+	run_ok("openssl pkey -in '%s' -traditional -aes256 -passout pass:gantry-test -out '%s'",
+	       p8, tenc);
+	assert_starts(p8, "-----BEGIN PRIVATE KEY-----\n");
+	assert_starts(trad, rsa ? "-----BEGIN RSA PRIVATE KEY-----\n"
+				: "-----BEGIN EC PRIVATE KEY-----\n");
+	assert_starts(enc, "-----BEGIN ENCRYPTED PRIVATE KEY-----\n");
+	assert_starts(tenc, rsa ? "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+				: "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n");
+
+	/* PKCS#8 and traditional: the same key, the one OpenSSL reads */
+	assert_int_equal(jwt_key_load(&k, p8, &e), 0);
+	assert_int_equal(jwt_key_alg(k), alg);
+	jwk = jwt_key_jwk(k);
+	assert_jwk_is_file(jwk, p8);
+	json_decref(jwk);
+	assert_int_equal(jwt_key_load(&l, trad, &e), 0);
+	assert_int_equal(jwt_key_alg(l), alg);
+	assert_string_equal(jwt_key_kid(l), jwt_key_kid(k));
+
+	/* what it signs, OpenSSL (jwt_verify) verifies */
+	assert_int_equal(jwt_sign(&tok, l, claims, &e), 0);
+	jwks = jwks_of(k, NULL);
+	assert_int_equal(jwt_verify(&got, tok, jwks, NOW, 0, &e), 0);
+	assert_true(json_equal(got, claims));
+
+	/* saved as PKCS#8, which OpenSSL reads as the same key */
+	assert_int_equal(jwt_key_save(l, saved, &e), 0);
+	assert_starts(saved, "-----BEGIN PRIVATE KEY-----\n");
+	assert_int_equal(file_mode(saved), 0600);
+	jwk = jwt_key_jwk(l);
+	assert_jwk_is_file(jwk, saved);
+	json_decref(jwk);
+	assert_int_equal(jwt_key_load(&m, saved, &e), 0);
+	assert_string_equal(jwt_key_kid(m), jwt_key_kid(k));
+
+	/* encrypted, PKCS#8 or traditional: refused, no passphrase asked */
+	jwt_key_free(m);
+	m = NULL;
+	assert_int_equal(jwt_key_load(&m, enc, &e), -1);
+	assert_int_equal(e.code, ERR_SYNTAX);
+	assert_non_null(strstr(e.msg, enc));
+	err_clear(&e);
+	assert_int_equal(jwt_key_load(&m, tenc, &e), -1);
+	assert_int_equal(e.code, ERR_SYNTAX);
+	assert_non_null(strstr(e.msg, tenc));
+	assert_null(m);
+
+	if (!rsa) {
+		/* the curve is in an "EC PARAMETERS" block first (openssl
+		 * ecparam -genkey): read; another 256-bit curve: refused */
+		run_ok("openssl ecparam -genkey -name %s -out '%s'", "prime256v1", saved);
+		assert_starts(saved, "-----BEGIN EC PARAMETERS-----\n");
+		assert_int_equal(jwt_key_load(&m, saved, &e), 0);
+		assert_int_equal(jwt_key_alg(m), JWT_ES256);
+		jwt_key_free(m);
+		m = NULL;
+		run_ok("openssl ecparam -genkey -name %s -out '%s'", "secp256k1", saved);
+		assert_int_equal(jwt_key_load(&m, saved, &e), -1);
+		assert_non_null(strstr(e.msg, saved));
+		assert_null(m);
+	}
+
+	free(tok);
+	json_decref(got);
+	json_decref(jwks);
+	json_decref(claims);
+	jwt_key_free(k);
+	jwt_key_free(l);
+	free(p8);
+	free(trad);
+	free(saved);
+	free(enc);
+	free(tenc);
+	tmpdir_free(dir);
+}
+
+static void test_jwt_key_load_openssl_rs256(void **state)
+{
+	(void)state;
+	openssl_key(JWT_RS256);
+}
+
+static void test_jwt_key_load_openssl_es256(void **state)
+{
+	(void)state;
+	openssl_key(JWT_ES256);
+}
+
 /* ---- sign and verify ---- */
 
 static void sign_verify(enum jwt_alg alg)
@@ -301,6 +488,21 @@ static void sign_verify(enum jwt_alg alg)
 	assert_int_equal(jwt_verify(&got, tok, jwks, NOW, 0, &e), 0);
 	assert_true(json_equal(got, claims));
 	json_decref(got);
+
+	/* about 1 in 128 ECDSA signatures has an r or s under 2^248, and 1
+	 * in 256 RSA signatures a leading zero byte: those are padded to
+	 * their full width too, or verification fails */
+	for (int i = 0; i < 768; i++) {
+		json_t *c = claims_exp(NOW, NOW + 600 + i);
+		char *t = NULL;
+
+		assert_int_equal(jwt_sign(&t, k, c, &e), 0);
+		free(part_decoded(t, 2, &len));
+		assert_int_equal(len, alg == JWT_ES256 ? 64 : 256);
+		assert_int_equal(verify_code(t, jwks, NOW, 0), ERR_NONE);
+		json_decref(c);
+		free(t);
+	}
 
 	/* claims must be an object */
 	json_decref(claims);
@@ -400,6 +602,8 @@ int main(void)
 		cmocka_unit_test(test_jwt_key_roundtrip_rs256),
 		cmocka_unit_test(test_jwt_key_roundtrip_es256),
 		cmocka_unit_test(test_jwt_key_load_refuses),
+		cmocka_unit_test(test_jwt_key_load_openssl_rs256),
+		cmocka_unit_test(test_jwt_key_load_openssl_es256),
 		cmocka_unit_test(test_jwt_sign_verify_rs256),
 		cmocka_unit_test(test_jwt_sign_verify_es256),
 		cmocka_unit_test(test_fs_write_file_sync),

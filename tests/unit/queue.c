@@ -114,6 +114,25 @@ static void test_queue_bad_url(void **state)
 	assert_int_equal(e.code, ERR_INVALID);
 }
 
+/* libpq loads (queue_pg_lib.c), and a server that is not there is a
+ * connection error that hides the password; no server needed. A missing
+ * libpq: tests/unit/queue_pg_lib.c. */
+static void test_queue_pg_unreachable(void **state)
+{
+	struct err e = ERR_INIT;
+	struct queue *q = NULL;
+
+	(void)state;
+	assert_int_equal(queue_open(&q, "postgres://gantry:hunter2@127.0.0.1:1/q",
+				    "a1", &e), -1);
+	assert_null(q);
+	assert_int_equal(e.code, ERR_IO);
+	assert_non_null(strstr(e.msg, "queue postgres://gantry:***@127.0.0.1:1/q:"
+			       " connect: "));
+	assert_null(strstr(e.msg, "hunter2"));
+	assert_null(strstr(e.msg, "cannot load"));
+}
+
 /* ---- adding ---- */
 
 static void case_add_dup(const char *url)
@@ -720,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_queue_newer_schema),
 		cmocka_unit_test(test_queue_older_schema),
 		cmocka_unit_test(test_queue_bad_url),
+		cmocka_unit_test(test_queue_pg_unreachable),
 		cmocka_unit_test(test_queue_add_dup),
 		cmocka_unit_test(test_queue_add_awkward),
 		cmocka_unit_test(test_queue_add_big_batch),

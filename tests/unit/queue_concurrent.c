@@ -8,7 +8,8 @@
  * thread to check. */
 #include "queue_test.h"
 
-#include <libpq-fe.h>
+#include "agent/queue_pg_int.h"	/* libpq, through pg_lib */
+
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -233,9 +234,16 @@ static long long count_rows(const char *url, const char *table)
 		sqlite3_finalize(s);
 		sqlite3_close(db);
 	} else {
-		PGconn *c = PQconnectdb(url);
-		PGresult *res = PQexec(c, sql);
+		const char *const keys[] = { "dbname", NULL };
+		const char *const vals[] = { url, NULL };
+		struct err e = ERR_INIT;
+		PGconn *c;
+		PGresult *res;
 
+		if (pg_lib_load(&e) < 0)
+			fail_msg("%s", e.msg);
+		c = PQconnectdbParams(keys, vals, 1);
+		res = PQexec(c, sql);
 		assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
 		n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		PQclear(res);
