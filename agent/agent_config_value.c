@@ -79,36 +79,6 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* 512, 64K, 512M, 4G, 1T (powers of 1024; "Ki", "KiB", "KB" too). */
-static int parse_size(const char *s, long long *out)
-{
-	long long v = 0, mul = 1;
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (v > (LLONG_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case 'k': case 'K': mul = 1LL << 10; p++; break;
-	case 'm': case 'M': mul = 1LL << 20; p++; break;
-	case 'g': case 'G': mul = 1LL << 30; p++; break;
-	case 't': case 'T': mul = 1LL << 40; p++; break;
-	default: break;
-	}
-	if (mul > 1 && *p == 'i')
-		p++;
-	if (*p == 'B' || (mul > 1 && *p == 'b'))
-		p++;
-	if (*p || v > LLONG_MAX / mul)
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
 static int parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = { "true", "yes", "1", "on" };
@@ -191,7 +161,7 @@ int acv_parse(const struct key *k, const char *raw, union value *v,
 			v->s = xstrdup(*e);
 		break;
 	case T_SIZE:
-		if (parse_size(raw, &n) < 0) {
+		if (str_to_size(raw, &n) < 0) {
 			buf_printf(why, "'%s' is not a size (such as 512K, 25M, "
 				   "4G or a number of bytes)", shown);
 			goto done;

@@ -69,30 +69,6 @@ static const char run_usage[] =
 "Exit status: 0 success, 1 a job failed, 2 invalid workflow or usage,\n"
 "130 cancelled.\n";
 
-/* 512, 64K, 512M, 4G (powers of 1024). */
-static int parse_size(const char *s, long long *out)
-{
-	char *end;
-	double v = strtod(s, &end);
-	long long mul = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': mul = 1LL << 10; end++; break;
-	case 'm': case 'M': mul = 1LL << 20; end++; break;
-	case 'g': case 'G': mul = 1LL << 30; end++; break;
-	case 't': case 'T': mul = 1LL << 40; end++; break;
-	default: break;
-	}
-	if (*end == 'i' || *end == 'B' || *end == 'b')
-		end++;
-	if (*end || v * (double)mul > 9e18)
-		return -1;
-	*out = (long long)(v * (double)mul);
-	return 0;
-}
-
 void run_args_init(struct run_args *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -249,7 +225,7 @@ int run_args_parse(struct run_args *a, int argc, char **argv, struct err *e)
 					       "loopback or none", optarg);
 			break;
 		case O_MEMORY:
-			if (parse_size(optarg, &a->memory) < 0 || a->memory < (16LL << 20))
+			if (str_to_size(optarg, &a->memory) < 0 || a->memory < (16LL << 20))
 				return err_set(e, ERR_INVALID, "--memory %s: expected a size of "
 					       "at least 16M, such as 512M or 4G", optarg);
 			break;

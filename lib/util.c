@@ -112,6 +112,48 @@ int str_to_long(const char *s, long *out)
 	return 0;
 }
 
+int str_to_size(const char *s, long long *out)
+{
+	long long whole = 0, frac = 0, scale = 1, mul = 1;
+	const char *p = s;
+
+	if (!s || *p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (whole > (LLONG_MAX - 9) / 10)
+			return -1;
+		whole = whole * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (scale == 1000000000LL)
+				return -1;
+			frac = frac * 10 + (*p - '0');
+			scale *= 10;
+		}
+		if (scale == 1)
+			return -1;	/* "1." */
+	}
+	switch (*p) {
+	case 'k': case 'K': mul = 1LL << 10; p++; break;
+	case 'm': case 'M': mul = 1LL << 20; p++; break;
+	case 'g': case 'G': mul = 1LL << 30; p++; break;
+	case 't': case 'T': mul = 1LL << 40; p++; break;
+	default: break;
+	}
+	if (mul > 1 && *p == 'i')
+		p++;
+	if (*p == 'B' || (mul > 1 && *p == 'b'))
+		p++;
+	/* frac / scale < 1 and mul <= 2^40: frac * (mul / scale ...) stays
+	 * below 2^40 * 10^9 < LLONG_MAX */
+	if (*p || whole > LLONG_MAX / mul ||
+	    whole * mul > LLONG_MAX - (long long)((__int128)frac * mul / scale))
+		return -1;
+	*out = whole * mul + (long long)((__int128)frac * mul / scale);
+	return 0;
+}
+
 long long time_mono_ns(void)
 {
 	struct timespec ts;

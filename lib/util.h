@@ -44,6 +44,11 @@ bool str_ends_with(const char *s, const char *suffix);
 int str_casecmp(const char *a, const char *b);
 /* Parse a whole decimal integer; 0 on success, -1 when s is not one. */
 int str_to_long(const char *s, long *out);
+/* Parse a size: digits with an optional fraction of up to 9 digits, then
+ * K, M, G or T (powers of 1024, any case; "Ki", "KiB", "KB" too) or
+ * none, an optional "B": 512, 64K, 1.5G, 4GiB. The fraction of a byte is
+ * dropped. 0 on success, -1 when s is not one or over LLONG_MAX. */
+int str_to_size(const char *s, long long *out);
 
 /* Monotonic clock in nanoseconds. */
 long long time_mono_ns(void);

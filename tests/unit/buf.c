@@ -137,10 +137,40 @@ static void test_buf_util_strings(void **state)
 	assert_int_equal(str_to_long("", &v), -1);
 }
 
+static void test_str_to_size(void **state)
+{
+	static const struct {
+		const char *s;
+		long long v;
+	} ok[] = {
+		{ "0", 0 }, { "512", 512 }, { "64K", 64LL << 10 }, { "64k", 64LL << 10 },
+		{ "512M", 512LL << 20 }, { "4G", 4LL << 30 }, { "4GiB", 4LL << 30 },
+		{ "2KB", 2048 }, { "2kb", 2048 }, { "1T", 1LL << 40 }, { "100B", 100 },
+		{ "1.5G", 3LL << 29 }, { "0.5K", 512 }, { "1.25", 1 },
+		{ "0.000000001T", 1099 }, { "8388607T", 8388607LL << 40 },
+	};
+	static const char *const bad[] = {
+		"", "x", "5X", "1.", ".5", "1e3", " 5", "5 ", "-1", "+1", "0x10",
+		"1.0000000001K", "8388608T", "99999999999999999999", "5Kx", "5iB",
+		"5bb", "nan", "inf",
+	};
+	long long v;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		v = -1;
+		assert_int_equal(str_to_size(ok[i].s, &v), 0);
+		assert_int_equal(v, ok[i].v);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_int_equal(str_to_size(bad[i], &v), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_init_is_empty_string),
+		cmocka_unit_test(test_str_to_size),
 		cmocka_unit_test(test_buf_add_and_printf),
 		cmocka_unit_test(test_buf_cap_refuses_and_keeps_content),
 		cmocka_unit_test(test_buf_grow_many),
