@@ -331,8 +331,15 @@ int agent_main(int argc, char **argv, const char *run_exe)
 	struct agent ag;
 	struct err e = ERR_INIT;
 	bool check = false;
-	int c, ret;
+	int c, ret, fd;
 
+	/* started with stdin, stdout or stderr closed: /dev/null in their
+	 * place, before a file (the queue's database) gets descriptor 2 and
+	 * the log lines, and before the runs' children inherit the gap */
+	while ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0 && fd <= 2)
+		fcntl(fd, F_SETFD, 0);
+	if (fd > 2)
+		close(fd);
 	memset(&ag, 0, sizeof(ag));
 	/* a long-lived process with threads that come and go (one per HTTP
 	 * connection): two malloc arenas instead of eight per core keep its

@@ -166,3 +166,33 @@ def t_prestart(env, top):
         ag.check_stderr()
     finally:
         ag.stop()
+
+
+def t_closed_fds(env, top):
+    """Started with stdin and stderr closed: /dev/null takes their place."""
+    ag = A.Agent(GANTRY, top, "closed-fds", {})
+    ag.stop()
+    # the same agent again, without descriptors 0 and 2
+    ag.proc = subprocess.Popen([GANTRY, "agent"], env=ag.env, stdout=subprocess.DEVNULL,
+                               close_fds=True, start_new_session=True,
+                               preexec_fn=lambda: (os.close(0), os.close(2)))
+    try:
+        A.wait_for(lambda: A.http("GET", ag.url + "/healthz", timeout=2)[0] == 200, 30,
+                   "the agent to answer")
+        for fd in (0, 2):
+            A.eq(os.readlink("/proc/%d/fd/%d" % (ag.proc.pid, fd)), "/dev/null",
+                 "the agent's descriptor %d" % fd)
+        st, b = ag.api("POST", "/runs", {"repo": "acme/app", "clone_url": env.clone_url,
+                                         "ref": "main", "workflow": "dispatch.yml",
+                                         "inputs": {"who": "closed", "secs": "0"}})
+        A.eq(ag.wait_run(b["run_id"])["status"], "success", "a run")
+        for name in os.listdir(ag.data):
+            path = os.path.join(ag.data, name)
+            if name.endswith(".lock") and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    A.check(b"gantry" not in f.read(), "log lines in %s" % name)
+        ag.stop()
+        A.eq(ag.proc.returncode, 0, "exit status after SIGTERM")
+    finally:
+        ag.stop()
+
