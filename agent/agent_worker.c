@@ -447,7 +447,8 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	}
 	pthread_mutex_lock(&ag->lock);
 	w->child = pid;
-	if (w->lost)
+	lost = w->lost;
+	if (lost)
 		kill(-pid, SIGKILL);
 	else if (w->cancel_sent)
 		kill(pid, SIGTERM);
@@ -456,8 +457,8 @@ static void run_one(struct worker *w, struct queue **qp, struct queue_run *r)
 	/* posted once the run has started, while it runs (the forge may
 	 * take a while to answer, and starting gantry for it takes a few
 	 * milliseconds the run need not wait for); collected before the
-	 * run's own status */
-	if (trusted)
+	 * run's own status. A lost run gets neither. */
+	if (trusted && !lost)
 		forge_status_begin(&pending, ag, r, "pending",
 				   "gantry is running the workflows", log_fd, &e);
 	err_clear(&e);
@@ -529,7 +530,7 @@ finish:
 	}
 	log_msg(LOG_INFO, "agent: run %lld (%s %s): %s", r->id, r->repo, r->ref, status);
 done:
-	forge_status_end(ag, pending, log_fd, &e);	/* back in the queue */
+	forge_status_end(ag, pending, log_fd, &e);	/* NULL: ended at finish */
 	close(log_fd);
 	fs_remove_tree(rundir, NULL);
 	json_decref(summary);

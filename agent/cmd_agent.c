@@ -419,10 +419,10 @@ int cmd_agent(int argc, char **argv)
 		/* this gantry runs the workflows, whatever its file's name */
 		setenv("GANTRY_RUN_EXE", self, 1);
 		execv(lean, argv);
-		unsetenv("GANTRY_RUN_EXE");
 		fprintf(stderr, "gantry agent: cannot run %s (%s); the agent runs in "
 			"gantry instead\n", lean, strerror(errno));
 	}
+	unsetenv("GANTRY_RUN_EXE");	/* the runs' own environment's, not ours */
 	ret = agent_main(argc, argv, self);
 	free(lean);
 	free(dir);

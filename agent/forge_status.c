@@ -8,7 +8,9 @@
  * a socket that is the child's stdin, never in its argv or environment
  * (an allowlist, agent_spawn.c), and the buffers that held it are wiped.
  * The child is gantry itself (ag->exe), gets no other descriptor of the
- * agent's, is given a deadline, then killed, and always reaped. Where the
+ * agent's, and is always reaped: killed when it has not answered by its
+ * deadline, counted from its start (a pending status is collected when
+ * the run ends; until then curl's own limits bound it). Where the
  * token may be sent is checked in the child, before a connection is made.
  */
 #include "agent.h"
@@ -376,8 +378,10 @@ int forge_status_child_finish(struct forge_status_call *c, struct buf *line,
 	else if (WEXITSTATUS(status))
 		err_set(e, ERR_SANDBOX, "%s __forge-status ended with status %d",
 			exe, WEXITSTATUS(status));
-	else if (parse_answer(&ans, &code, &text) < 0)
+	else if (parse_answer(&ans, &code, &text) < 0) {
+		code = 0;	/* not its own error: ours, with the prefix */
 		err_set(e, ERR_SANDBOX, "%s __forge-status gave no answer", exe);
+	}
 	else if (code)
 		err_set(e, (enum err_code)code, "%s", text);	/* says which status */
 	else {

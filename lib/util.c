@@ -114,13 +114,13 @@ int str_to_long(const char *s, long *out)
 
 int str_to_size(const char *s, long long *out)
 {
-	long long whole = 0, frac = 0, scale = 1, mul = 1;
+	long long whole = 0, frac = 0, scale = 1, mul = 1, part = 0;
 	const char *p = s;
 
 	if (!s || *p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (whole > (LLONG_MAX - 9) / 10)
+		if (whole > (LLONG_MAX - (*p - '0')) / 10)
 			return -1;
 		whole = whole * 10 + (*p - '0');
 	}
@@ -145,12 +145,18 @@ int str_to_size(const char *s, long long *out)
 		p++;
 	if (*p == 'B' || (mul > 1 && *p == 'b'))
 		p++;
-	/* frac / scale < 1 and mul <= 2^40: frac * (mul / scale ...) stays
-	 * below 2^40 * 10^9 < LLONG_MAX */
-	if (*p || whole > LLONG_MAX / mul ||
-	    whole * mul > LLONG_MAX - (long long)((__int128)frac * mul / scale))
+	if (*p || whole > LLONG_MAX / mul)
 		return -1;
-	*out = whole * mul + (long long)((__int128)frac * mul / scale);
+	/* the fraction's bytes, frac * mul / scale, without overflow: with a
+	 * unit, mul = 1024 * m (m <= 2^30) and frac * m < 10^9 * 2^30 */
+	if (mul > 1) {
+		long long a = frac * (mul >> 10);
+
+		part = a / scale * 1024 + a % scale * 1024 / scale;
+	}
+	if (whole * mul > LLONG_MAX - part)
+		return -1;
+	*out = whole * mul + part;
 	return 0;
 }
 

@@ -172,10 +172,12 @@ def t_closed_fds(env, top):
     """Started with stdin and stderr closed: /dev/null takes their place."""
     ag = A.Agent(GANTRY, top, "closed-fds", {})
     ag.stop()
-    # the same agent again, without descriptors 0 and 2
-    ag.proc = subprocess.Popen([GANTRY, "agent"], env=ag.env, stdout=subprocess.DEVNULL,
-                               close_fds=True, start_new_session=True,
-                               preexec_fn=lambda: (os.close(0), os.close(2)))
+    # the same agent again, without descriptors 0 and 2 (closed by a
+    # shell: no preexec_fn in a process with threads)
+    ag.proc = subprocess.Popen(["sh", "-c", 'exec "$0" agent <&- 2>&-', GANTRY], env=ag.env,
+                               stdout=subprocess.DEVNULL, start_new_session=True)
+    with A._procs_lock:
+        A._procs.append(ag.proc)
     try:
         A.wait_for(lambda: A.http("GET", ag.url + "/healthz", timeout=2)[0] == 200, 30,
                    "the agent to answer")
