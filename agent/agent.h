@@ -164,8 +164,8 @@ void agent_standby_stop(struct worker *w);
 #define AGENT_SPAWN_FDS 8
 pid_t agent_spawn(const struct strv *argv, const struct strv *env, const int *fds,
 		  int nfds, const char *what, struct err *e);
-/* Push onto env the agent's variables a child gets (an allowlist: never
- * the configuration's, where the secrets are). */
+/* Push onto env the agent's variables that a child may have: an
+ * allowlist, never the configuration's, where the secrets are. */
 void agent_spawn_env(struct strv *env);
 
 /* agent_heartbeat.c: leases, cancellations, recovery, fencing. */

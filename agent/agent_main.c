@@ -21,26 +21,29 @@
 
 int main(int argc, char **argv)
 {
-	char *self, *dir, *gantry;
+	const char *named = getenv("GANTRY_RUN_EXE");
+	char *gantry;
 	int ret;
 
 	/* as gantry's main (agent/main.c) */
 	mallopt(M_MXFAST, 0);
-	self = fs_realpath("/proc/self/exe");
-	if (!self) {
-		fprintf(stderr, "gantry agent: cannot find its own executable: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	dir = fs_dirname(self);
-	if (getenv("GANTRY_RUN_EXE") && *getenv("GANTRY_RUN_EXE"))
-		gantry = xstrdup(getenv("GANTRY_RUN_EXE"));
-	else
+	if (named && *named) {
+		gantry = xstrdup(named);
+	} else {
+		char *self = fs_realpath("/proc/self/exe"), *dir;
+
+		if (!self) {
+			fprintf(stderr, "gantry agent: cannot find its own executable: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		dir = fs_dirname(self);
 		gantry = fs_join(dir, "gantry");
+		free(dir);
+		free(self);
+	}
 	unsetenv("GANTRY_RUN_EXE");	/* not for the runs */
 	ret = agent_main(argc, argv, gantry);
 	free(gantry);
-	free(dir);
-	free(self);
 	return ret;
 }

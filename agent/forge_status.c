@@ -265,18 +265,12 @@ static int parse_answer(const struct buf *ans, long *code, const char **text)
 
 struct forge_status_call {
 	char *exe;
-	char what[200];		/* "commit status for o/r@0123456" */
+	char what[200];		/* "commit status for o/r@0123456": our errors' prefix */
 	pid_t pid;
 	int sock;
 	int timeout_ms;
 	long long deadline_ns;
 };
-
-/* The message of a failure that is not the child's own answer */
-static int call_fail(const struct forge_status_call *c, struct err *e)
-{
-	return err_wrap(e, "%s", c->what);
-}
 
 int forge_status_child_start(struct forge_status_call **out, const char *exe,
 			     const struct forge_status_req *q, int timeout_ms,
@@ -336,7 +330,7 @@ done:
 	strv_release(&argv);
 	strv_release(&env);
 	if (rc < 0) {
-		call_fail(c, e);
+		err_wrap(e, "%s", c->what);
 		if (c->pid > 0) {
 			kill(-c->pid, SIGKILL);
 			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
@@ -389,7 +383,7 @@ int forge_status_child_finish(struct forge_status_call *c, struct buf *line,
 		rc = 0;
 	}
 	if (rc < 0 && !code)
-		call_fail(c, e);
+		err_wrap(e, "%s", c->what);
 	close(c->sock);
 	buf_release(&ans);
 	free(c->exe);
