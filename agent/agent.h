@@ -193,13 +193,14 @@ int agent_retention_start(struct agent *ag, pthread_t *th, struct err *e);
 
 /* forge_status.c: post a commit status for a run; never fails the run:
  * problems are written to log_fd (masked) and returned. state is
- * "pending", "success", "failure" or "error". */
+ * "pending", "success", "failure", "cancelled" or "error", in the forge's
+ * words when it is sent (forge_status_state). */
 int forge_status_post(struct agent *ag, const struct queue_run *r,
 		      const char *state, const char *description, int log_fd,
 		      struct err *e);
 /* The same in two halves, so that the run starts while its pending status
  * is posted: begin starts the post (*out NULL when there is nothing to
- * post: statuses off, or not GitHub or Gitea; -1 with e, logged, when it
+ * post: statuses off, or not GitHub, Gitea or GitLab; -1 with e, logged, when it
  * could not start); end waits for it (at most the deadline counted from
  * begin), logs its line and frees c (NULL: 0). Every begun call must be
  * ended: it holds a child process. */

@@ -517,7 +517,8 @@ finish:
 	}
 	count_finished(ag, status);
 	state = !strcmp(status, "success") || !strcmp(status, "skipped") ? "success" :
-		!strcmp(status, "failure") ? "failure" : "error";
+		!strcmp(status, "failure") ? "failure" :
+		!strcmp(status, "cancelled") ? "cancelled" : "error";
 	err_clear(&e);
 	desc = !strcmp(status, "success") ? "the workflows passed"
 	       : !strcmp(status, "skipped") ? "no workflow runs on this push"

@@ -76,7 +76,7 @@ void forge_status_req_release(struct forge_status_req *q)
 void forge_status_req_encode(struct buf *out, const struct forge_status_req *q)
 {
 	buf_add(out, magic, sizeof(magic));
-	buf_printf(out, "forge=%s", q->github ? "github" : "gitea");
+	buf_printf(out, "forge=%s", forge_name(q->forge));
 	buf_addch(out, '\0');
 	/* in the table's order: the token last, so that the buffer never
 	 * grows (leaving a copy behind) once it holds it */
@@ -104,11 +104,14 @@ int forge_status_req_decode(struct forge_status_req *out, const char *p, size_t 
 		size_t i = 0, klen = eq ? (size_t)(eq - s) : 0;
 
 		off += strlen(s) + 1;
-		if (eq && klen == 5 && !strncmp(s, "forge", 5) && !forge &&
-		    (!strcmp(eq + 1, "github") || !strcmp(eq + 1, "gitea"))) {
-			forge = true;
-			out->github = !strcmp(eq + 1, "github");
-			continue;
+		if (eq && klen == 5 && !strncmp(s, "forge", 5) && !forge) {
+			for (enum forge f = FORGE_GITHUB; f <= FORGE_GITLAB; f++)
+				if (!strcmp(eq + 1, forge_name(f))) {
+					out->forge = f;
+					forge = true;
+				}
+			if (forge)
+				continue;
 		}
 		while (eq && i < ARRAY_SIZE(fields) && (strlen(fields[i].key) != klen ||
 							strncmp(s, fields[i].key, klen)))
@@ -156,35 +159,103 @@ static void log_line(struct agent *ag, int fd, const char *text)
 	buf_release(&b);
 }
 
+const char *forge_status_state(enum forge f, const char *state)
+{
+	static const char *const words[][2] = {	/* GitHub's, GitLab's */
+		{ "pending", "running" }, { "success", "success" },
+		{ "failure", "failed" }, { "cancelled", "canceled" },
+	};
+	bool gitlab = f == FORGE_GITLAB;
+
+	for (size_t i = 0; state && i < ARRAY_SIZE(words); i++)
+		if (!strcmp(state, words[i][0]))
+			return i == 3 && !gitlab ? "error" : words[i][gitlab];
+	return gitlab ? "failed" : "error";
+}
+
+/* scheme://host[:port] of url, or NULL; caller frees. */
+static char *url_origin(const char *url)
+{
+	const char *at = url ? strstr(url, "://") : NULL;
+
+	if (!at)
+		return NULL;
+	return xstrndup(url, (size_t)(at + 3 - url) + strcspn(at + 3, "/?#"));
+}
+
+/* GitLab's base URL (where /api/v4 is) from the project's web page
+ * BASE/REPO: BASE, which keeps a relative URL root (/gitlab); else the
+ * page's scheme://host[:port]. Caller frees. */
+static char *gitlab_base(const char *web_url, const char *repo)
+{
+	const char *scheme = strstr(web_url, "://");
+	size_t n = strcspn(web_url, "?#"), rn = strlen(repo), host;
+
+	if (!scheme)
+		return NULL;
+	host = (size_t)(scheme - web_url) + 3;
+	while (n > host && web_url[n - 1] == '/')
+		n--;
+	/* BASE keeps at least scheme://h */
+	if (rn && n > host + rn + 1 && web_url[n - rn - 1] == '/' &&
+	    !strncmp(web_url + n - rn, repo, rn))
+		return xstrndup(web_url, n - rn - 1);
+	return url_origin(web_url);
+}
+
+/* GitLab's :id for a project path: the path with each '/' as %2F. */
+static void gitlab_project_id(struct buf *out, const char *repo)
+{
+	for (; *repo; repo++)
+		if (*repo == '/')
+			buf_adds(out, "%2F");
+		else
+			buf_addch(out, *repo);
+}
+
 /* The status URL for repo@sha (caller frees), or NULL when it cannot be
- * made: BASE/repos/R/statuses/SHA under the configured API URL; else
- * GitHub's repository.statuses_url, and for Gitea scheme://host[:port] of
- * its repository.html_url + /api/v1/repos/R/statuses/SHA. */
+ * made. With a configured API URL: BASE/repos/R/statuses/SHA (GitLab:
+ * BASE/projects/ID/statuses/SHA). Else GitHub's repository.statuses_url;
+ * for Gitea scheme://host[:port] of its repository.html_url +
+ * /api/v1/repos/R/statuses/SHA; for GitLab the base of its web page
+ * (repository.html_url in the run's payload, project.web_url in GitLab's
+ * own) + /api/v4/projects/ID/statuses/SHA. */
 static char *status_url(const char *repo, const char *sha, const char *payload,
-			bool github, const char *api_url)
+			enum forge forge, const char *api_url)
 {
 	json_t *p;
 	const char *s, *at;
-	char *out = NULL;
+	char *out = NULL, *base = NULL;
+	struct buf id = BUF_INIT;
 	size_t n;
 
+	gitlab_project_id(&id, repo);
 	if (api_url) {
 		n = strlen(api_url);
 		while (n && api_url[n - 1] == '/')
 			n--;
-		return xasprintf("%.*s/repos/%s/statuses/%s", (int)n, api_url, repo, sha);
+		out = forge == FORGE_GITLAB ?
+			xasprintf("%.*s/projects/%s/statuses/%s", (int)n, api_url, id.ptr, sha) :
+			xasprintf("%.*s/repos/%s/statuses/%s", (int)n, api_url, repo, sha);
+		buf_release(&id);
+		return out;
 	}
 	p = payload ? json_loads(payload, 0, NULL) : NULL;
 	s = jsonx_str(json_object_get(p, "repository"),
-		      github ? "statuses_url" : "html_url");
-	if (s && github) {
+		      forge == FORGE_GITHUB ? "statuses_url" : "html_url");
+	if (!s && forge == FORGE_GITLAB)
+		s = jsonx_str(json_object_get(p, "project"), "web_url");
+	if (s && forge == FORGE_GITHUB) {
 		at = strstr(s, "{sha}");
 		out = at ? xasprintf("%.*s%s%s", (int)(at - s), s, sha, at + 5)
 			 : xstrdup(s);
-	} else if (s && (at = strstr(s, "://"))) {
-		n = (size_t)(at + 3 - s) + strcspn(at + 3, "/?#");
-		out = xasprintf("%.*s/api/v1/repos/%s/statuses/%s", (int)n, s, repo, sha);
+	} else if (s && forge == FORGE_GITLAB && (base = gitlab_base(s, repo))) {
+		out = xasprintf("%s/api/v4/projects/%s/statuses/%s", base, id.ptr, sha);
+	} else if (s && forge == FORGE_GITEA && (base = url_origin(s))) {
+		out = xasprintf("%s/api/v1/repos/%s/statuses/%s", base, repo, sha);
 	}
+	free(base);
+	buf_release(&id);
 	json_decref(p);
 	return out;
 }
@@ -407,7 +478,8 @@ int forge_status_begin(struct forge_status_call **out, struct agent *ag,
 {
 	struct forge_status_req q = { 0 };
 	char *public_url = NULL;
-	bool github, enabled;
+	enum forge forge;
+	bool enabled;
 	int rc = 0;
 
 	*out = NULL;
@@ -424,15 +496,13 @@ int forge_status_begin(struct forge_status_call **out, struct agent *ag,
 	q.ca_bundle = ag->cfg.git_ca_bundle ? xstrdup(ag->cfg.git_ca_bundle) : NULL;
 	pthread_rwlock_unlock(&ag->cfg_lock);
 
-	github = !strcmp(r->forge, "github");
-	if (!enabled || (!github && strcmp(r->forge, "gitea"))) {
-		if (enabled && !strcmp(r->forge, "gitlab"))
-			log_line(ag, log_fd, "commit status: GitLab is not "
-				 "supported; skipped");
+	for (forge = FORGE_GITHUB; forge <= FORGE_GITLAB; forge++)
+		if (!strcmp(r->forge, forge_name(forge)))
+			break;
+	if (!enabled || forge > FORGE_GITLAB)
 		goto done;
-	}
-	q.github = github;
-	q.state = state ? xstrdup(state) : NULL;
+	q.forge = forge;
+	q.state = xstrdup(forge_status_state(forge, state));
 	q.description = description ? xstrdup(description) : NULL;
 	if (public_url) {
 		int n = (int)strlen(public_url);
@@ -443,7 +513,7 @@ int forge_status_begin(struct forge_status_call **out, struct agent *ag,
 	}
 	q.repo = xstrdup(r->repo ? r->repo : "");
 	q.sha = xstrdup(r->sha);
-	q.url = status_url(q.repo, q.sha, r->payload, github, q.api_url);
+	q.url = status_url(q.repo, q.sha, r->payload, forge, q.api_url);
 	q.clone_url = r->clone_url ? xstrdup(r->clone_url) : NULL;
 	rc = forge_status_child_start(out, ag->exe, &q, FORGE_STATUS_DEADLINE_MS, e);
 	if (rc < 0)

@@ -16,6 +16,7 @@
 #ifndef GANTRY_FORGE_STATUS_H
 #define GANTRY_FORGE_STATUS_H
 
+#include "webhook.h"	/* enum forge */
 #include "../lib/buf.h"
 #include "../lib/err.h"
 
@@ -34,8 +35,9 @@ struct forge_status_call;	/* a child at work (forge_status.c) */
 
 /* Every string owned; the token is wiped by forge_status_req_release. */
 struct forge_status_req {
-	bool github;		/* else Gitea */
-	char *state;		/* NULL: "error" */
+	enum forge forge;
+	char *state;		/* the forge's own word (forge_status_state);
+				 * NULL: "error" (GitLab: "failed") */
 	char *description;	/* NULL: none */
 	char *target_url;	/* the run's page; NULL: none */
 	char *context;
@@ -48,6 +50,11 @@ struct forge_status_req {
 };
 
 void forge_status_req_release(struct forge_status_req *q);
+/* The forge's word for a run's state, given as GitHub's ("pending",
+ * "success", "failure", "error") or "cancelled": GitHub and Gitea show a
+ * cancelled run as "error"; GitLab's words are "running", "success",
+ * "failed" and "canceled". */
+const char *forge_status_state(enum forge f, const char *state);
 /* The request as bytes, added to out (the caller wipes and releases it). */
 void forge_status_req_encode(struct buf *out, const struct forge_status_req *q);
 /* Fill out (zeroed first) from p[0..len); -1 with e (ERR_SYNTAX) when it

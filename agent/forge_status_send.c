@@ -52,13 +52,25 @@ static bool segment_ok(const char *s, size_t n)
 	return true;
 }
 
-/* owner/name of safe characters, so it cannot change the URL's path. */
-static bool repo_ok(const char *repo)
+/* owner/name of safe characters, so it cannot change the URL's path;
+ * GitLab's group/subgroup/.../name has two segments or more. */
+static bool repo_ok(const char *repo, bool nested)
 {
-	const char *slash = repo ? strchr(repo, '/') : NULL;
+	int segments = 0;
 
-	return slash && segment_ok(repo, (size_t)(slash - repo)) &&
-	       segment_ok(slash + 1, strlen(slash + 1));
+	if (!repo)
+		return false;
+	for (;;) {
+		size_t n = strcspn(repo, "/");
+
+		if (!segment_ok(repo, n))
+			return false;
+		segments++;
+		if (!repo[n])
+			break;
+		repo += n + 1;
+	}
+	return nested ? segments >= 2 : segments == 2;
 }
 
 static bool sha_ok(const char *sha)
@@ -149,13 +161,15 @@ static bool host_allowed(const char *host, const char *clone_url,
 	return ok;
 }
 
-/* {"state", "target_url", "description", "context"} as text; caller frees. */
+/* {"state", "target_url", "description", "context"} as text (GitLab names
+ * the context "name"); caller frees. */
 static char *status_body(const struct forge_status_req *q)
 {
 	json_t *body = json_object();
 	char *text;
 
-	json_object_set_new(body, "state", json_string(q->state ? q->state : "error"));
+	json_object_set_new(body, "state", json_string(q->state ? q->state :
+						      forge_status_state(q->forge, NULL)));
 	if (q->target_url)
 		json_object_set_new(body, "target_url", json_string(q->target_url));
 	if (q->description) {
@@ -167,7 +181,8 @@ static char *status_body(const struct forge_status_req *q)
 				break;
 		json_object_set_new(body, "description", json_stringn(d, n));
 	}
-	json_object_set_new(body, "context", json_string(q->context));
+	json_object_set_new(body, q->forge == FORGE_GITLAB ? "name" : "context",
+			    json_string(q->context));
 	text = jsonx_dump(body, 0);
 	json_decref(body);
 	return text;
@@ -231,14 +246,16 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 	int rc = 0;
 
 	snprintf(sha7, sizeof(sha7), "%s", sha);
-	if (!repo_ok(repo) || !sha_ok(sha))
+	if (!repo_ok(repo, q->forge == FORGE_GITLAB) || !sha_ok(sha))
 		rc = err_set(e, ERR_INVALID, "commit status: not sent: '%s' is "
 			     "not a repository name or '%s' not a commit", repo, sha);
 	else if (!q->url || !(host = url_host(q->url, &web)))
 		rc = err_set(e, ERR_INVALID, "commit status for %s@%s: not sent: "
-			     "no status URL (the payload has no repository.%s); "
+			     "no status URL (the payload has no %s); "
 			     "set STATUS__API_URL", repo, sha7,
-			     q->github ? "statuses_url" : "html_url");
+			     q->forge == FORGE_GITHUB ? "repository.statuses_url" :
+			     q->forge == FORGE_GITLAB ? "project.web_url" :
+			     "repository.html_url");
 	else if (!web)
 		rc = err_set(e, ERR_INVALID, "commit status: not sent: the "
 			     "status URL is not http:// or https://");
@@ -249,13 +266,14 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 		goto done;
 
 	/* the token goes into the header list only, and is wiped after */
-	buf_printf(&hdr, "Authorization: %s %s", q->github ? "Bearer" : "token",
+	buf_printf(&hdr, "%s%s", q->forge == FORGE_GITHUB ? "Authorization: Bearer " :
+		   q->forge == FORGE_GITLAB ? "PRIVATE-TOKEN: " : "Authorization: token ",
 		   q->token ? q->token : "");
 	hl = curl_slist_append(hl, hdr.ptr);
 	crypto_wipe(hdr.ptr, hdr.len);
-	hl = curl_slist_append(hl, q->github ? "Accept: application/vnd.github+json"
-				  : "Accept: application/json");
-	if (q->github)
+	hl = curl_slist_append(hl, q->forge == FORGE_GITHUB ?
+			       "Accept: application/vnd.github+json" : "Accept: application/json");
+	if (q->forge == FORGE_GITHUB)
 		hl = curl_slist_append(hl, "X-GitHub-Api-Version: 2022-11-28");
 	hl = curl_slist_append(hl, "Content-Type: application/json");
 	hl = curl_slist_append(hl, "Expect:");
@@ -283,8 +301,8 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 			     "to the repository)" : "");
 		free(m);
 	} else {
-		buf_printf(line, "commit status: %s posted to %s",
-			   q->state ? q->state : "error", host);
+		buf_printf(line, "commit status: %s posted to %s", q->state ? q->state :
+			   forge_status_state(q->forge, NULL), host);
 	}
 
 done:

@@ -307,8 +307,9 @@ def status_senders():
 
 
 class Forge:
-    """Records commit statuses POSTed to /repos/O/R/statuses/SHA, with the
-    processes that were sending one then (status_senders)."""
+    """Records commit statuses POSTed to /repos/O/R/statuses/SHA (GitHub)
+    or /api/v4/projects/ID/statuses/SHA (GitLab), with the processes that
+    were sending one then (status_senders)."""
 
     def __init__(self):
         self.posts = []
@@ -326,6 +327,7 @@ class Forge:
                 with forge.lock:
                     forge.posts.append({"path": self.path, "body": body,
                                         "auth": self.headers.get("Authorization"),
+                                        "private_token": self.headers.get("PRIVATE-TOKEN"),
                                         "senders": senders})
                 out = b'{"id":1}'
                 self.send_response(201)
@@ -338,13 +340,17 @@ class Forge:
         self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
-    def wait_statuses(self, sha, n, timeout=30):
+    def wait_statuses(self, sha, n, timeout=30, under=""):
+        def mine():
+            return [p for p in self.posts
+                    if p["path"].endswith(sha) and p["path"].startswith(under)]
+
         def got():
             with self.lock:
-                return len([p for p in self.posts if p["path"].endswith(sha)]) >= n
+                return len(mine()) >= n
         wait_for(got, timeout, "%d commit statuses for %s" % (n, sha))
         with self.lock:
-            return [p for p in self.posts if p["path"].endswith(sha)]
+            return mine()
 
     def stop(self):
         self.srv.shutdown()

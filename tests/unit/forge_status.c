@@ -1,7 +1,7 @@
 /* Unit tests for agent/forge_status.c and forge_status_send.c: commit
  * statuses posted to a small HTTP server on loopback that records what it
- * is sent and answers with a scripted status: GitHub's and Gitea's URLs
- * and headers, the configured API URL, the cases that send nothing, a
+ * is sent and answers with a scripted status: GitHub's, Gitea's and
+ * GitLab's URLs, headers and states, the configured API URL, the cases that send nothing, a
  * foreign host refused, a retry after 500, an HTTP 401, and a token that
  * never shows in errors or logs. They go the agent's way, through the
  * sanitizer build's `gantry __forge-status` beside this test's folder
@@ -40,6 +40,7 @@ struct srv {
 	char method[16];
 	char path[256];		/* of the last request */
 	char auth[256];
+	char private_token[256];	/* GitLab's header */
 	char accept[128];
 	struct buf body;
 };
@@ -76,6 +77,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	snprintf(s->path, sizeof(s->path), "%s", url);
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
 	snprintf(s->auth, sizeof(s->auth), "%s", h ? h : "");
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "PRIVATE-TOKEN");
+	snprintf(s->private_token, sizeof(s->private_token), "%s", h ? h : "");
 	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	snprintf(s->accept, sizeof(s->accept), "%s", h ? h : "");
 	buf_reset(&s->body);
@@ -106,6 +109,12 @@ static void done_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+/* The path as sent: GitLab's %2F must stay visible. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
 static void srv_start(struct srv *s, unsigned first, unsigned second)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -121,6 +130,7 @@ static void srv_start(struct srv *s, unsigned first, unsigned second)
 				MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, s,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_NOTIFY_COMPLETED, done_cb, NULL,
+				MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
 				MHD_OPTION_END);
 	assert_non_null(s->d);
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -271,6 +281,117 @@ static void test_forge_status_gitea(void **state)
 	free(cu);
 }
 
+/* GitLab: the project's path as its :id, under the base of its web page
+ * (a relative URL root kept), PRIVATE-TOKEN, "name" for the context and
+ * GitLab's words for the states. */
+static void test_forge_status_gitlab(void **state)
+{
+	static const char *const states[][2] = {
+		{ "pending", "running" }, { "success", "success" },
+		{ "failure", "failed" }, { "cancelled", "canceled" },
+		{ "error", "failed" },
+	};
+	struct srv s;
+	struct fixture f;
+	struct err e = ERR_INIT;
+	char *wu, *cu, *log, *want;
+	json_t *body;
+
+	srv_start(&s, 201, 0);
+	wu = url_on(&s, "127.0.0.1", "/gitlab/grp/sub/app/");
+	cu = url_on(&s, "127.0.0.1", "/gitlab/grp/sub/app.git");
+	fx_init(&f, "gitlab");
+	f.r.repo = "grp/sub/app";
+	fx_urls(&f, "html_url", wu, cu);
+	for (size_t i = 0; i < ARRAY_SIZE(states); i++) {
+		assert_int_equal(fx_post(&f, states[i][0], "gantry", &e), 0);
+		assert_int_equal(s.n, (int)i + 1);
+		assert_string_equal(s.method, "POST");
+		assert_string_equal(s.path, "/gitlab/api/v4/projects/grp%2Fsub%2Fapp"
+				    "/statuses/" SHA);
+		assert_string_equal(s.private_token, TOKEN);
+		assert_string_equal(s.auth, "");
+		assert_string_equal(s.accept, "application/json");
+		body = json_loads(s.body.ptr, 0, NULL);
+		assert_non_null(body);
+		assert_string_equal(jsonx_str(body, "state"), states[i][1]);
+		assert_string_equal(jsonx_str(body, "name"), "ci/gantry");
+		assert_null(json_object_get(body, "context"));
+		assert_string_equal(jsonx_str(body, "target_url"),
+				    "http://gantry.example/runs/42");
+		json_decref(body);
+		assert_string_equal(forge_status_state(FORGE_GITLAB, states[i][0]),
+				    states[i][1]);
+	}
+	log = fx_log(&f);
+	assert_non_null(strstr(log, "commit status: running posted to 127.0.0.1\n"));
+	assert_non_null(strstr(log, "commit status: canceled posted to 127.0.0.1\n"));
+	free(log);
+	fx_release(&f);
+	free(wu);
+
+	/* a web page that does not end in the path: its host's root; and
+	 * GitLab's own payload (project.web_url) */
+	fx_init(&f, "gitlab");
+	f.r.repo = "grp/app";
+	want = url_on(&s, "127.0.0.1", "/elsewhere");
+	f.payload = xasprintf("{\"project\":{\"web_url\":\"%s\"}}", want);
+	f.r.payload = f.payload;
+	f.clone_url = xstrdup(cu);
+	f.r.clone_url = f.clone_url;
+	assert_int_equal(fx_post(&f, "success", NULL, &e), 0);
+	assert_string_equal(s.path, "/api/v4/projects/grp%2Fapp/statuses/" SHA);
+	fx_release(&f);
+	free(want);
+
+	/* STATUS__API_URL is GitLab's API root, .../api/v4 */
+	want = url_on(&s, "127.0.0.1", "/api/v4/");
+	fx_init(&f, "gitlab");
+	f.r.repo = "grp/app";
+	fx_urls(&f, "html_url", "https://gitlab.example/grp/app",
+		"https://gitlab.example/grp/app.git");
+	f.ag.cfg.status_api_url = want;
+	assert_int_equal(fx_post(&f, "failure", "a workflow failed", &e), 0);
+	assert_string_equal(s.path, "/api/v4/projects/grp%2Fapp/statuses/" SHA);
+	fx_release(&f);
+	free(want);
+
+	/* a path that could change the URL is refused before any request,
+	 * and only GitLab has nested groups */
+	fx_init(&f, "gitlab");
+	f.r.repo = "grp/../app";
+	fx_urls(&f, "html_url", cu, cu);
+	assert_int_equal(fx_post(&f, "success", NULL, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	assert_non_null(strstr(e.msg, "'grp/../app' is not a repository name"));
+	fx_release(&f);
+	fx_init(&f, "github");
+	f.r.repo = "grp/sub/app";
+	fx_urls(&f, "statuses_url", cu, cu);
+	err_clear(&e);
+	assert_int_equal(fx_post(&f, "success", NULL, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	fx_release(&f);
+	assert_int_equal(s.n, 7);
+	srv_stop(&s);
+	free(cu);
+}
+
+/* GitHub and Gitea have no "cancelled": a cancelled run is "error". */
+static void test_forge_status_states(void **state)
+{
+	for (enum forge f = FORGE_GITHUB; f <= FORGE_GITEA; f++) {
+		assert_string_equal(forge_status_state(f, "pending"), "pending");
+		assert_string_equal(forge_status_state(f, "success"), "success");
+		assert_string_equal(forge_status_state(f, "failure"), "failure");
+		assert_string_equal(forge_status_state(f, "cancelled"), "error");
+		assert_string_equal(forge_status_state(f, "error"), "error");
+		assert_string_equal(forge_status_state(f, NULL), "error");
+	}
+	assert_string_equal(forge_status_state(FORGE_GITLAB, NULL), "failed");
+	assert_string_equal(forge_status_state(FORGE_GITLAB, "odd"), "failed");
+}
+
 static void test_forge_status_api_url(void **state)
 {
 	struct srv s;
@@ -331,14 +452,8 @@ static void test_forge_status_nothing_sent(void **state)
 	log = fx_log(&f);
 	assert_string_equal(log, "");
 	free(log);
-
-	f.r.forge = "gitlab";
-	assert_int_equal(fx_post(&f, "success", "x", &e), 0);
 	assert_int_equal(s.n, 0);
 	assert_int_equal(e.code, ERR_NONE);
-	log = fx_log(&f);
-	assert_string_equal(log, "commit status: GitLab is not supported; skipped\n");
-	free(log);
 	fx_release(&f);
 	srv_stop(&s);
 	free(su);
@@ -642,6 +757,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forge_status_github),
 		cmocka_unit_test(test_forge_status_gitea),
+		cmocka_unit_test(test_forge_status_gitlab),
+		cmocka_unit_test(test_forge_status_states),
 		cmocka_unit_test(test_forge_status_api_url),
 		cmocka_unit_test(test_forge_status_nothing_sent),
 		cmocka_unit_test(test_forge_status_foreign_host),

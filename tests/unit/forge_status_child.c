@@ -129,7 +129,9 @@ static void test_forge_status_request(void **state)
 		{ "GFS2\0forge=github\0", 18 },
 		{ "GFS1\0forge=github\0context=c\0repo=o/r\0sha=1234567\0token=t", 56 },
 		{ "GFS1\0forge=github\0context=c\0repo=o/r\0sha=1234567\0", 50 },
-		{ "GFS1\0forge=gitlab\0context=c\0repo=o/r\0sha=1234567\0token=t\0", 57 },
+		{ "GFS1\0forge=GitHub\0context=c\0repo=o/r\0sha=1234567\0token=t\0", 57 },
+		{ "GFS1\0forge=gitlab\0forge=github\0context=c\0repo=o/r\0"
+		  "sha=1234567\0token=t\0", 70 },
 		{ "GFS1\0context=c\0repo=o/r\0sha=1234567\0token=t\0", 45 },
 		{ "GFS1\0forge=github\0context=c\0repo=o/r\0sha=1234567\0token=t\0"
 		  "token=u\0", 65 },
@@ -143,11 +145,19 @@ static void test_forge_status_request(void **state)
 	struct err e = ERR_INIT;
 
 	req_init(&q);
-	q.github = false;
+	for (enum forge f = FORGE_GITHUB; f <= FORGE_GITLAB; f++) {
+		q.forge = f;
+		forge_status_req_encode(&b, &q);
+		assert_int_equal(forge_status_req_decode(&back, b.ptr, b.len, &e), 0);
+		assert_int_equal(back.forge, f);
+		forge_status_req_release(&back);
+		buf_reset(&b);
+	}
+	q.forge = FORGE_GITEA;
 	q.description = xstrdup("a\nb=c");
 	forge_status_req_encode(&b, &q);
 	assert_int_equal(forge_status_req_decode(&back, b.ptr, b.len, &e), 0);
-	assert_false(back.github);
+	assert_int_equal(back.forge, FORGE_GITEA);
 	assert_string_equal(back.state, "success");
 	assert_string_equal(back.description, "a\nb=c");
 	assert_null(back.target_url);

@@ -37,7 +37,7 @@ static inline char *fake_exe(const char *dir, const char *name, const char *text
 static inline void req_init(struct forge_status_req *q)
 {
 	memset(q, 0, sizeof(*q));
-	q->github = true;
+	q->forge = FORGE_GITHUB;
 	q->state = xstrdup("success");
 	q->context = xstrdup("gantry");
 	q->repo = xstrdup("o/r");
