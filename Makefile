@@ -68,7 +68,7 @@ CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
 	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring jwt_verify aws mime s3filter \
-	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent queue_pg_lib forge_status forge_status_child agent_retention run_standby
+	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent queue_pg_lib forge_status forge_status_gitlab forge_status_child agent_retention run_standby
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt fuzz_webhook fuzz_clone_url
 
 REL := build/rel

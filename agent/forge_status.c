@@ -47,6 +47,7 @@ static const struct {
 	{ "context", offsetof(struct forge_status_req, context), true },
 	{ "repo", offsetof(struct forge_status_req, repo), true },
 	{ "sha", offsetof(struct forge_status_req, sha), true },
+	{ "ref", offsetof(struct forge_status_req, ref), false },
 	{ "url", offsetof(struct forge_status_req, url), false },
 	{ "clone_url", offsetof(struct forge_status_req, clone_url), false },
 	{ "api_url", offsetof(struct forge_status_req, api_url), false },
@@ -183,24 +184,38 @@ static char *url_origin(const char *url)
 	return xstrndup(url, (size_t)(at + 3 - url) + strcspn(at + 3, "/?#"));
 }
 
-/* GitLab's base URL (where /api/v4 is) from the project's web page
- * BASE/REPO: BASE, which keeps a relative URL root (/gitlab); else the
- * page's scheme://host[:port]. Caller frees. */
-static char *gitlab_base(const char *web_url, const char *repo)
+/* BASE of url when it is BASE/REPO + suffix (after trailing slashes, before
+ * any query), BASE keeping at least scheme://h; else NULL. Caller frees. */
+static char *strip_path(const char *url, const char *repo, const char *suffix)
 {
-	const char *scheme = strstr(web_url, "://");
-	size_t n = strcspn(web_url, "?#"), rn = strlen(repo), host;
+	const char *scheme = url ? strstr(url, "://") : NULL;
+	size_t n, rn = strlen(repo), sn = strlen(suffix), host;
 
-	if (!scheme)
+	if (!scheme || !rn)
 		return NULL;
-	host = (size_t)(scheme - web_url) + 3;
-	while (n > host && web_url[n - 1] == '/')
+	host = (size_t)(scheme - url) + 3;
+	n = strcspn(url, "?#");
+	while (n > host && url[n - 1] == '/')
 		n--;
-	/* BASE keeps at least scheme://h */
-	if (rn && n > host + rn + 1 && web_url[n - rn - 1] == '/' &&
-	    !strncmp(web_url + n - rn, repo, rn))
-		return xstrndup(web_url, n - rn - 1);
-	return url_origin(web_url);
+	if (n <= host + rn + sn + 1 || strncmp(url + n - sn, suffix, sn))
+		return NULL;
+	n -= sn;
+	if (url[n - rn - 1] != '/' || strncmp(url + n - rn, repo, rn))
+		return NULL;
+	return xstrndup(url, n - rn - 1);
+}
+
+/* GitLab's base URL (where /api/v4 is), which keeps a relative URL root
+ * (/gitlab): the project's web page BASE/REPO, else its HTTP clone URL
+ * BASE/REPO.git, else the web page's scheme://host[:port]. Caller frees. */
+static char *gitlab_base(const char *web_url, const char *clone_url, const char *repo)
+{
+	char *base = strip_path(web_url, repo, "");
+
+	if (!base && clone_url && (str_starts_with(clone_url, "https://") ||
+				   str_starts_with(clone_url, "http://")))
+		base = strip_path(clone_url, repo, ".git");
+	return base ? base : url_origin(web_url);
 }
 
 /* GitLab's :id for a project path: the path with each '/' as %2F. */
@@ -218,10 +233,10 @@ static void gitlab_project_id(struct buf *out, const char *repo)
  * BASE/projects/ID/statuses/SHA). Else GitHub's repository.statuses_url;
  * for Gitea scheme://host[:port] of its repository.html_url +
  * /api/v1/repos/R/statuses/SHA; for GitLab the base of its web page
- * (repository.html_url in the run's payload, project.web_url in GitLab's
- * own) + /api/v4/projects/ID/statuses/SHA. */
+ * (repository.html_url: the run's payload is in GitHub's shape) or clone
+ * URL (gitlab_base) + /api/v4/projects/ID/statuses/SHA. */
 static char *status_url(const char *repo, const char *sha, const char *payload,
-			enum forge forge, const char *api_url)
+			const char *clone_url, enum forge forge, const char *api_url)
 {
 	json_t *p;
 	const char *s, *at;
@@ -243,13 +258,11 @@ static char *status_url(const char *repo, const char *sha, const char *payload,
 	p = payload ? json_loads(payload, 0, NULL) : NULL;
 	s = jsonx_str(json_object_get(p, "repository"),
 		      forge == FORGE_GITHUB ? "statuses_url" : "html_url");
-	if (!s && forge == FORGE_GITLAB)
-		s = jsonx_str(json_object_get(p, "project"), "web_url");
 	if (s && forge == FORGE_GITHUB) {
 		at = strstr(s, "{sha}");
 		out = at ? xasprintf("%.*s%s%s", (int)(at - s), s, sha, at + 5)
 			 : xstrdup(s);
-	} else if (s && forge == FORGE_GITLAB && (base = gitlab_base(s, repo))) {
+	} else if (forge == FORGE_GITLAB && (base = gitlab_base(s, clone_url, repo))) {
 		out = xasprintf("%s/api/v4/projects/%s/statuses/%s", base, id.ptr, sha);
 	} else if (s && forge == FORGE_GITEA && (base = url_origin(s))) {
 		out = xasprintf("%s/api/v1/repos/%s/statuses/%s", base, repo, sha);
@@ -513,7 +526,16 @@ int forge_status_begin(struct forge_status_call **out, struct agent *ag,
 	}
 	q.repo = xstrdup(r->repo ? r->repo : "");
 	q.sha = xstrdup(r->sha);
-	q.url = status_url(q.repo, q.sha, r->payload, forge, q.api_url);
+	q.url = status_url(q.repo, q.sha, r->payload, r->clone_url, forge, q.api_url);
+	if (forge == FORGE_GITLAB && r->ref) {
+		const char *ref = r->ref;
+
+		if (str_starts_with(ref, "refs/heads/"))
+			ref += 11;
+		else if (str_starts_with(ref, "refs/tags/"))
+			ref += 10;
+		q.ref = xstrdup(ref);
+	}
 	q.clone_url = r->clone_url ? xstrdup(r->clone_url) : NULL;
 	rc = forge_status_child_start(out, ag->exe, &q, FORGE_STATUS_DEADLINE_MS, e);
 	if (rc < 0)

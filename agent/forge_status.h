@@ -42,6 +42,8 @@ struct forge_status_req {
 	char *target_url;	/* the run's page; NULL: none */
 	char *context;
 	char *repo, *sha;	/* as the run has them: not checked yet */
+	char *ref;		/* GitLab: the branch or tag (refs/... less its
+				 * prefix); NULL: none */
 	char *url;		/* where to post it; NULL: none could be made */
 	char *clone_url;	/* the token may go to its host ("api." + it), */
 	char *api_url;		/* and to status.api_url's host (may be NULL) */

@@ -7,7 +7,9 @@
  * goes to comes partly from the webhook payload. So the URL's host must be
  * the clone URL's host, "api." + that host, or the host of the configured
  * status.api_url; anything else is refused before a connection is made.
- * Only http:// and https://, TLS always verified, no redirects followed.
+ * Only http:// and https://, never http:// for a repository cloned over
+ * https (unless status.api_url is http://), no user name or password in
+ * the URL, TLS always verified, no redirects followed.
  * The token comes on stdin (never argv or the environment), lives in the
  * curl header list only (never logs or error messages) and is wiped after
  * the call; the forge's answer is capped and masked before it is quoted.
@@ -80,12 +82,19 @@ static bool sha_ok(const char *sha)
 	return !sha[n] && n >= 7 && n <= 64;
 }
 
-/* The host of an http(s) URL, lower case (caller frees), or NULL; *web
- * (may be NULL) tells whether the scheme is http or https. */
-static char *url_host(const char *url, bool *web)
+/* What the checks need of a URL. */
+struct url_info {
+	bool web;		/* http or https */
+	bool tls;		/* https */
+	bool user;		/* it has a user name or password */
+};
+
+/* The host of an http(s) URL, lower case (caller frees), or NULL; *info
+ * (may be NULL) what else is known of it. */
+static char *url_host(const char *url, struct url_info *info)
 {
 	CURLU *u = curl_url();
-	char *h = NULL, *s = NULL, *out = NULL;
+	char *h = NULL, *s = NULL, *user = NULL, *pw = NULL, *out = NULL;
 
 	if (url && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
@@ -94,13 +103,29 @@ static char *url_host(const char *url, bool *web)
 		for (char *p = out; *p; p++)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
+		curl_url_get(u, CURLUPART_USER, &user, 0);
+		curl_url_get(u, CURLUPART_PASSWORD, &pw, 0);
 	}
-	if (web)
-		*web = s && (!strcmp(s, "http") || !strcmp(s, "https"));
+	if (info) {
+		info->tls = s && !strcmp(s, "https");
+		info->web = info->tls || (s && !strcmp(s, "http"));
+		info->user = user || pw;
+	}
 	curl_free(h);
 	curl_free(s);
+	curl_free(user);
+	curl_free(pw);
 	curl_url_cleanup(u);
 	return out;
+}
+
+/* 1 for an http:// URL, 2 for https://, else 0 (NULL included). */
+static int url_scheme(const char *url)
+{
+	struct url_info i = { 0 };
+
+	free(url_host(url, &i));
+	return i.tls ? 2 : i.web ? 1 : 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -162,7 +187,7 @@ static bool host_allowed(const char *host, const char *clone_url,
 }
 
 /* {"state", "target_url", "description", "context"} as text (GitLab names
- * the context "name"); caller frees. */
+ * the context "name", and gets "ref"); caller frees. */
 static char *status_body(const struct forge_status_req *q)
 {
 	json_t *body = json_object();
@@ -183,6 +208,8 @@ static char *status_body(const struct forge_status_req *q)
 	}
 	json_object_set_new(body, q->forge == FORGE_GITLAB ? "name" : "context",
 			    json_string(q->context));
+	if (q->forge == FORGE_GITLAB && q->ref)	/* else GitLab guesses one */
+		json_object_set_new(body, "ref", json_string(q->ref));
 	text = jsonx_dump(body, 0);
 	json_decref(body);
 	return text;
@@ -240,7 +267,7 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 	struct curl_slist *hl = NULL;
 	struct mask *tm = NULL;
 	const char *repo = q->repo ? q->repo : "", *sha = q->sha ? q->sha : "";
-	bool web = false;
+	struct url_info ui = { 0 };
 	long status = 0;
 	CURLcode cc;
 	int rc = 0;
@@ -249,19 +276,27 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 	if (!repo_ok(repo, q->forge == FORGE_GITLAB) || !sha_ok(sha))
 		rc = err_set(e, ERR_INVALID, "commit status: not sent: '%s' is "
 			     "not a repository name or '%s' not a commit", repo, sha);
-	else if (!q->url || !(host = url_host(q->url, &web)))
+	else if (!q->url || !(host = url_host(q->url, &ui)))
 		rc = err_set(e, ERR_INVALID, "commit status for %s@%s: not sent: "
 			     "no status URL (the payload has no %s); "
 			     "set STATUS__API_URL", repo, sha7,
 			     q->forge == FORGE_GITHUB ? "repository.statuses_url" :
 			     q->forge == FORGE_GITLAB ? "project.web_url" :
 			     "repository.html_url");
-	else if (!web)
+	else if (!ui.web)
 		rc = err_set(e, ERR_INVALID, "commit status: not sent: the "
 			     "status URL is not http:// or https://");
+	else if (ui.user)
+		rc = err_set(e, ERR_INVALID, "commit status: not sent: the "
+			     "status URL has a user name or password");
 	else if (!host_allowed(host, q->clone_url, q->api_url))
 		rc = err_set(e, ERR_INVALID, "commit status: not sent: %s is "
 			     "not the repository's host", host);
+	else if (!ui.tls && url_scheme(q->clone_url) == 2 &&
+		 url_scheme(q->api_url) != 1)
+		rc = err_set(e, ERR_INVALID, "commit status: not sent: the "
+			     "repository is cloned over https, the status URL "
+			     "is http://");
 	if (rc < 0)
 		goto done;
 
@@ -291,8 +326,15 @@ int forge_status_send(const struct forge_status_req *q, struct buf *line,
 			     ERR_REMOTE, "commit status for %s@%s: cannot reach "
 			     "%s: %s", repo, sha7, host, m);
 		free(m);
+	} else if (q->forge == FORGE_GITLAB && status == 400 &&
+		   (msg = answer_message(&ans)) &&
+		   strstr(msg, "Cannot transition status")) {
+		/* the same state again (a run tried anew): it is there */
+		buf_printf(line, "commit status: %s already set on %s", q->state ?
+			   q->state : forge_status_state(q->forge, NULL), host);
 	} else if (status < 200 || status > 299) {
-		msg = answer_message(&ans);
+		if (!msg)
+			msg = answer_message(&ans);
 		m = msg ? mask_str(tm, msg) : NULL;
 		rc = err_set(e, ERR_REMOTE, "commit status for %s@%s: HTTP %ld%s%s%s",
 			     repo, sha7, status, m ? ": " : "", m ? m : "",
