@@ -62,13 +62,13 @@ AGENT_SRC := agent/cli.c agent/cmd_run.c agent/cmd_validate.c agent/exec.c \
 	agent/hashfiles.c agent/cmd_cache.c agent/cmd_aws.c agent/cmd_aws_s3.c agent/cmd_oidc.c agent/oidc.c agent/report.c agent/jobenv.c agent/run_args.c agent/run_clone.c agent/run_inputs.c agent/run_standby.c \
 	agent/agent_config.c agent/agent_config_value.c agent/webhook.c agent/webhook_check.c agent/queue.c agent/queue_sqlite.c \
 	agent/queue_sqlite_read.c agent/queue_pg_lib.c agent/queue_pg.c agent/queue_pg_read.c agent/queue_pg_schema.c \
-	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_standby.c agent/agent_spawn.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c agent/forge_status_send.c
+	agent/cmd_agent.c agent/http_reply.c agent/agent_http.c agent/agent_api.c agent/agent_intake.c agent/agent_worker.c agent/agent_standby.c agent/agent_spawn.c agent/agent_heartbeat.c agent/agent_retention.c agent/forge_status.c agent/forge_status_send.c agent/agent_fleet_keys.c
 MAIN_SRC := agent/main.c
 CORE_SRC := $(LIB_SRC) $(WF_SRC) $(SBX_SRC) $(STEPS_SRC) $(AGENT_SRC)
 
 UNIT_TESTS := buf strv mask yml expr expr_cases workflow matrix filter sbx \
 	filecmd cgroup priv sbxjob git git_mirror sigv4 xml jwt jwt_keyring jwt_verify aws mime s3filter \
-	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent queue_pg_lib forge_status forge_status_gitlab forge_status_child agent_retention run_standby
+	localtree artifact agent_config webhook webhook_payload queue queue_read queue_concurrent queue_pg_lib agent_fleet_keys forge_status forge_status_gitlab forge_status_child agent_retention run_standby
 FUZZ_TARGETS := fuzz_yml fuzz_expr fuzz_workflow fuzz_filecmd fuzz_xml fuzz_aws fuzz_jwt fuzz_webhook fuzz_clone_url
 
 REL := build/rel

@@ -111,6 +111,12 @@ struct agent {
 	atomic_int followers;		/* GET /runs/ID/logs being served */
 	atomic_llong unverified;	/* body bytes held before their signature is checked */
 	atomic_llong last_renew_ns;	/* monotonic time of the last renewal of the leases */
+	/* agent_fleet_keys.c: the fleet's OIDC keys, checked (under lock);
+	 * the heartbeat's own bookkeeping */
+	json_t *fleet_keys;		/* owned; NULL before the first heartbeat */
+	long long fleet_put_ms;		/* when this agent's keys were put */
+	char *fleet_put_rows;		/* owned: the rows put then, as JSON */
+	size_t fleet_refused;		/* rows refused at the last read */
 	long long started_ns;
 };
 
@@ -126,6 +132,21 @@ extern const double agent_hist_bounds[AGENT_HIST_N - 1];
  * that runs the workflows (gantry run); the agent refuses to start when
  * it cannot be executed. Returns the exit status. */
 int agent_main(int argc, char **argv, const char *run_exe);
+
+/* agent_fleet_keys.c: the fleet's OIDC public keys through the queue.
+ * rows: this agent's keys as queue_keys_put rows, each with its MAC;
+ * check: the JWKs of rows whose MAC (under the webhook secret) and key
+ * check out, *refused counting the others; sync (the heartbeat): put
+ * this agent's rows when due, read the fleet's and keep the good ones
+ * for jwks: this agent's JWKS with the fleet's keys it lacks. */
+json_t *agent_fleet_rows(struct agent *ag);
+/* A row's MAC, 64 hex digits: HMAC-SHA256 of "kid\njwk" under a key
+ * derived from the webhook secret (the caller holds cfg_lock). */
+void agent_fleet_mac(char out[65], const struct agent *ag, const char *kid,
+		     const char *jwk);
+json_t *agent_fleet_check(struct agent *ag, const json_t *rows, size_t *refused);
+void agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms);
+json_t *agent_jwks(struct agent *ag);
 
 /* agent_http.c: start and stop the HTTP server on cfg.listen. */
 int agent_http_start(struct agent *ag, struct err *e);

@@ -167,7 +167,7 @@ static enum MHD_Result oidc_doc(struct agent *ag, struct MHD_Connection *c,
 	if (!ag->oidc)
 		return http_error(c, 404, "the OIDC issuer is not available on this agent");
 	if (jwks)
-		return http_json(c, 200, oidc_jwks(ag->oidc));
+		return http_json(c, 200, agent_jwks(ag));
 	pthread_rwlock_rdlock(&ag->cfg_lock);
 	iss = ag->cfg.oidc_issuer ? ag->cfg.oidc_issuer : ag->cfg.public_url;
 	j = oidc_discovery(iss, oidc_alg(ag->oidc));

@@ -199,6 +199,8 @@ static int prepare(struct agent *ag, struct err *e)
 static void release(struct agent *ag)
 {
 	oidc_issuer_free(ag->oidc);
+	json_decref(ag->fleet_keys);
+	free(ag->fleet_put_rows);
 	queue_close(ag->api_q);
 	mask_free(ag->mask);
 	free(ag->workers);

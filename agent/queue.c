@@ -237,6 +237,27 @@ int queue_counts(struct queue *q, json_t **out, struct err *e)
 	return q->ops->counts(q, out, e);
 }
 
+int queue_keys_put(struct queue *q, const json_t *rows, long long now_ms,
+		   long long keep_ms, struct err *e)
+{
+	size_t i;
+	const json_t *row;
+
+	json_array_foreach(rows, i, row)
+		if (!jsonx_str(row, "kid") || !jsonx_str(row, "jwk") ||
+		    !jsonx_str(row, "mac"))
+			return err_set(e, ERR_INVALID, "queue: OIDC key row %zu "
+				       "lacks its kid, jwk or mac", i);
+	return q->ops->keys_put(q, rows, now_ms, keep_ms, e);
+}
+
+int queue_keys_get(struct queue *q, long long since_ms, json_t **out,
+		   struct err *e)
+{
+	*out = NULL;
+	return q->ops->keys_get(q, since_ms, out, e);
+}
+
 /* The batches and the time budget are the same for both backends: here. */
 int queue_prune(struct queue *q, long long before_ms, size_t *n,
 		struct err *e)

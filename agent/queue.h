@@ -40,7 +40,7 @@
 
 #include "../lib/err.h"
 
-#define QUEUE_SCHEMA_VERSION 2
+#define QUEUE_SCHEMA_VERSION 3
 
 struct queue;
 
@@ -224,5 +224,17 @@ int queue_prune(struct queue *q, long long before_ms, size_t *n,
 /* Counts for /metrics: {"runs": {status: n, ...}, "deliveries": n,
  * "queued": n, "running": n}. */
 int queue_counts(struct queue *q, json_t **out, struct err *e);
+
+/* The fleet's OIDC public keys (table oidc_keys, schema 3), so that every
+ * agent can publish every agent's (agent_fleet_keys.c). put stores rows,
+ * an array of {"kid", "jwk", "mac"} strings (the JWK as JSON text, and a
+ * MAC the agents make and check: the queue stores it only), as this
+ * agent's, seen at now_ms (a kid stored before is replaced), and deletes
+ * the rows not seen since now_ms - keep_ms. get answers the rows seen
+ * since since_ms as {"kid", "jwk", "mac", "agent"} objects, by kid. */
+int queue_keys_put(struct queue *q, const json_t *rows, long long now_ms,
+		   long long keep_ms, struct err *e);
+int queue_keys_get(struct queue *q, long long since_ms, json_t **out,
+		   struct err *e);
 
 #endif

@@ -41,6 +41,10 @@ struct queue_ops {
 	int (*repo_clone_urls)(struct queue *q, const char *repo, long limit,
 			       struct strv *out, struct err *e);
 	int (*release)(struct queue *q, long long run_id, struct err *e);
+	int (*keys_put)(struct queue *q, const json_t *rows, long long now_ms,
+			long long keep_ms, struct err *e);
+	int (*keys_get)(struct queue *q, long long since_ms, json_t **out,
+			struct err *e);
 	/* one batch of queue_prune, in one transaction: at most limit
 	 * runs; *n gets how many were deleted */
 	int (*prune)(struct queue *q, long long before_ms, size_t limit,
@@ -65,6 +69,15 @@ int qsql_repo_clone_urls(struct queue *base, const char *repo, long limit,
 			 struct strv *out, struct err *e);
 int pg_repo_clone_urls(struct queue *base, const char *repo, long limit,
 		       struct strv *out, struct err *e);
+/* The backends' keys_put and keys_get (the same files). */
+int qsql_keys_put(struct queue *base, const json_t *rows, long long now_ms,
+		  long long keep_ms, struct err *e);
+int qsql_keys_get(struct queue *base, long long since_ms, json_t **out,
+		  struct err *e);
+int pg_keys_put(struct queue *base, const json_t *rows, long long now_ms,
+		long long keep_ms, struct err *e);
+int pg_keys_get(struct queue *base, long long since_ms, json_t **out,
+		struct err *e);
 
 /* Tests only: empty the queue (ops->reset). */
 int queue_test_reset(struct queue *q, struct err *e);

@@ -786,5 +786,7 @@ const struct queue_ops queue_pg_ops = {
 	.repo_clone_urls = pg_repo_clone_urls,
 	.release = pg_release,
 	.reset = pg_reset,
+	.keys_put = pg_keys_put,
+	.keys_get = pg_keys_get,
 	.prune = pg_prune,
 };

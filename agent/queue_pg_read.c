@@ -5,13 +5,16 @@
  * JSON; a repository's clone URLs (pg_repo_clone_urls); pg_rows and
  * pg_value, which read one statement's answer for both files; and
  * pg_array_add, which writes a text[] parameter. The connection, its
- * retries and every write are in queue_pg.c; a read is one statement (or
- * two, for a run's jobs and steps) outside any transaction, so pg_exec
- * may reset a lost connection and send it again.
+ * retries and every other write are in queue_pg.c; a read is one
+ * statement (or two, for a run's jobs and steps) outside any transaction,
+ * so pg_exec may reset a lost connection and send it again. The fleet's
+ * OIDC keys (pg_keys_put, pg_keys_get) are here too: their writes are
+ * single statements that may be sent again as well.
  */
 #include "queue_pg_int.h"
 
 #include "../lib/buf.h"
+#include "../lib/jsonx.h"
 #include "../lib/strv.h"
 #include "../lib/util.h"
 
@@ -250,4 +253,62 @@ const char *pg_array_end(struct buf *b)
 {
 	buf_adds(b, b->len ? "}" : "{}");
 	return b->ptr;
+}
+
+/* ---- the fleet's OIDC public keys (queue_keys_put, queue_keys_get) ---- */
+
+/* One statement each, so that pg_exec may send it again after a lost
+ * connection: an upsert of one key, and the deletion of the old ones. */
+int pg_keys_put(struct queue *base, const json_t *rows, long long now_ms,
+		long long keep_ms, struct err *e)
+{
+	struct queue_pg *q = (struct queue_pg *)base;
+	struct pg_num now, old;
+	const json_t *row;
+	size_t i;
+
+	pg_num_str(&now, now_ms);
+	json_array_foreach(rows, i, row) {
+		const char *p[] = { jsonx_str(row, "kid"), jsonx_str(row, "jwk"),
+				    jsonx_str(row, "mac"), base->agent_id, now.s };
+
+		if (pg_exec(q, NULL, "OIDC keys",
+			    "INSERT INTO oidc_keys (kid, jwk, mac, agent, seen_ms)"
+			    " VALUES ($1, $2, $3, $4, $5::bigint) ON CONFLICT (kid)"
+			    " DO UPDATE SET jwk = $2, mac = $3, agent = $4,"
+			    " seen_ms = $5::bigint", 5, p, e) < 0)
+			return -1;
+	}
+	{
+		const char *p[] = { pg_num_str(&old, now_ms - keep_ms) };
+
+		return pg_exec(q, NULL, "OIDC keys", "DELETE FROM oidc_keys"
+			       " WHERE seen_ms < $1::bigint", 1, p, e) < 0 ? -1 : 0;
+	}
+}
+
+int pg_keys_get(struct queue *base, long long since_ms, json_t **out,
+		struct err *e)
+{
+	static const char *const names[] = { "kid", "jwk", "mac", "agent" };
+	struct pg_num since;
+	const char *p[] = { pg_num_str(&since, since_ms) };
+	PGresult *res;
+	json_t *a;
+
+	if (pg_exec((struct queue_pg *)base, &res, "OIDC keys",
+		    "SELECT kid, jwk, mac, agent FROM oidc_keys"
+		    " WHERE seen_ms >= $1::bigint ORDER BY kid", 1, p, e) < 0)
+		return -1;
+	a = json_array();
+	for (int i = 0; i < PQntuples(res); i++) {
+		json_t *o = json_object();
+
+		for (int k = 0; k < 4; k++)
+			jsonx_set_str(o, names[k], PQgetvalue(res, i, k));
+		json_array_append_new(a, o);
+	}
+	PQclear(res);
+	*out = a;
+	return 0;
 }

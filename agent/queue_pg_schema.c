@@ -53,6 +53,11 @@ static const char *const migrations[] = {
 	[2] =
 	/* a repository's runs, newest first (queue_repo_knows_url) */
 	"CREATE INDEX IF NOT EXISTS runs_repo_id ON runs(repo, id);",
+	[3] =
+	/* the fleet's OIDC public keys (queue_keys_put) */
+	"CREATE TABLE IF NOT EXISTS oidc_keys (kid TEXT PRIMARY KEY,"
+	" jwk TEXT NOT NULL, mac TEXT NOT NULL, agent TEXT NOT NULL,"
+	" seen_ms BIGINT NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == QUEUE_SCHEMA_VERSION + 1,
 	       "one migration per schema version");
@@ -124,7 +129,7 @@ int pg_migrate(struct queue_pg *q, struct err *e)
 int pg_reset(struct queue *base, struct err *e)
 {
 	return pg_exec((struct queue_pg *)base, NULL, "reset",
-		       "TRUNCATE steps, jobs, runs, deliveries, agents"
+		       "TRUNCATE steps, jobs, runs, deliveries, agents, oidc_keys"
 		       " RESTART IDENTITY CASCADE", 0, NULL, e);
 }
 

@@ -65,6 +65,9 @@ static const char *const migrations[] = {
 	" heartbeat_ms INTEGER NOT NULL, started_ms INTEGER NOT NULL);",
 	/* 2: a repository's runs, newest first (queue_repo_knows_url) */
 	"CREATE INDEX runs_repo_id ON runs(repo, id);",
+	/* 3: the fleet's OIDC public keys (queue_keys_put) */
+	"CREATE TABLE oidc_keys(kid TEXT PRIMARY KEY, jwk TEXT NOT NULL,"
+	" mac TEXT NOT NULL, agent TEXT NOT NULL, seen_ms INTEGER NOT NULL);",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == QUEUE_SCHEMA_VERSION,
@@ -755,7 +758,8 @@ static int qsql_prune(struct queue *base, long long before_ms, size_t limit,
 static int reset_tx(struct qsql *q, void *ctx, struct err *e)
 {
 	return exec(q, "DELETE FROM steps; DELETE FROM jobs; DELETE FROM runs;"
-		    " DELETE FROM deliveries; DELETE FROM agents", "reset", e);
+		    " DELETE FROM deliveries; DELETE FROM agents;"
+		    " DELETE FROM oidc_keys", "reset", e);
 }
 
 static int qsql_reset(struct queue *base, struct err *e)
@@ -786,6 +790,8 @@ const struct queue_ops queue_sqlite_ops = {
 	.counts = qsql_counts,
 	.repo_clone_urls = qsql_repo_clone_urls,
 	.reset = qsql_reset,
+	.keys_put = qsql_keys_put,
+	.keys_get = qsql_keys_get,
 	.relax_sync = qsql_relax_sync,
 	.release = qsql_release,
 	.prune = qsql_prune,

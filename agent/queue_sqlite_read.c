@@ -8,6 +8,7 @@
  */
 #include "queue_sqlite_int.h"
 
+#include "../lib/jsonx.h"
 #include "../lib/strv.h"
 #include "../lib/util.h"
 
@@ -330,4 +331,97 @@ int qsql_repo_clone_urls(struct queue *base, const char *repo, long limit,
 		strv_push(out, c.urls.v[i]);
 	strv_release(&c.urls);
 	return r < 0 ? r : 0;
+}
+
+/* ---- the fleet's OIDC public keys (queue_keys_put, queue_keys_get) ---- */
+
+struct keys_ctx {
+	const json_t *rows;
+	long long now_ms, keep_ms, since_ms;
+	json_t *out;		/* get: this try's rows */
+};
+
+static int keys_put_tx(struct qsql *q, void *ctx, struct err *e)
+{
+	struct keys_ctx *c = ctx;
+	sqlite3_stmt *s = NULL;
+	const json_t *row;
+	size_t i;
+	int r = 0;
+
+	if (sqlite3_prepare_v2(q->db, "INSERT OR REPLACE INTO oidc_keys(kid, jwk,"
+			       " mac, agent, seen_ms) VALUES(?1, ?2, ?3, ?4, ?5)",
+			       -1, &s, NULL) != SQLITE_OK)
+		return qsql_err(q, e, "OIDC keys");
+	json_array_foreach(c->rows, i, row) {
+		sqlite3_reset(s);
+		sqlite3_bind_text(s, 1, jsonx_str(row, "kid"), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, jsonx_str(row, "jwk"), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, jsonx_str(row, "mac"), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, q->base.agent_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 5, c->now_ms);
+		if ((r = qsql_step(q, s, "OIDC keys", e)) < 0)
+			break;
+	}
+	sqlite3_finalize(s);
+	if (r < 0)
+		return r;
+	if (sqlite3_prepare_v2(q->db, "DELETE FROM oidc_keys WHERE seen_ms < ?1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return qsql_err(q, e, "OIDC keys");
+	sqlite3_bind_int64(s, 1, c->now_ms - c->keep_ms);
+	r = qsql_step(q, s, "OIDC keys", e);
+	sqlite3_finalize(s);
+	return r;
+}
+
+int qsql_keys_put(struct queue *base, const json_t *rows, long long now_ms,
+		  long long keep_ms, struct err *e)
+{
+	struct keys_ctx c = { rows, now_ms, keep_ms, 0, NULL };
+
+	return qsql_tx_run((struct qsql *)base, true, keys_put_tx, &c,
+			   "OIDC keys", e) < 0 ? -1 : 0;
+}
+
+static int keys_get_tx(struct qsql *q, void *ctx, struct err *e)
+{
+	struct keys_ctx *c = ctx;
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	json_decref(c->out);		/* a try made again starts over */
+	c->out = json_array();
+	if (sqlite3_prepare_v2(q->db, "SELECT kid, jwk, mac, agent FROM oidc_keys"
+			       " WHERE seen_ms >= ?1 ORDER BY kid", -1, &s,
+			       NULL) != SQLITE_OK)
+		return qsql_err(q, e, "OIDC keys");
+	sqlite3_bind_int64(s, 1, c->since_ms);
+	while ((r = qsql_step(q, s, "OIDC keys", e)) > 0) {
+		json_t *o = json_object();
+		static const char *const names[] = { "kid", "jwk", "mac", "agent" };
+
+		for (int k = 0; k < 4; k++) {
+			const char *v = (const char *)sqlite3_column_text(s, k);
+
+			jsonx_set_str(o, names[k], v ? v : "");
+		}
+		json_array_append_new(c->out, o);
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+int qsql_keys_get(struct queue *base, long long since_ms, json_t **out,
+		  struct err *e)
+{
+	struct keys_ctx c = { NULL, 0, 0, since_ms, NULL };
+
+	if (qsql_tx_run((struct qsql *)base, false, keys_get_tx, &c,
+			"OIDC keys", e) < 0) {
+		json_decref(c.out);
+		return -1;
+	}
+	*out = c.out;
+	return 0;
 }

@@ -60,8 +60,8 @@ static void case_newer_schema(const char *url)
 }
 QUEUE_TEST(newer_schema)
 
-/* A database of version 1 (before runs_repo_id) is brought to the current
- * version at open, keeping its runs. */
+/* A database of version 1 (before runs_repo_id and oidc_keys) is brought
+ * to the current version at open, keeping its runs. */
 static void case_older_schema(const char *url)
 {
 	const char *path = url + strlen("sqlite://");
@@ -81,6 +81,7 @@ static void case_older_schema(const char *url)
 	queue_close(q);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP INDEX runs_repo_id;"
+				      "DROP TABLE oidc_keys;"
 				      "UPDATE schema_version SET version = 1",
 				      NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
@@ -88,12 +89,13 @@ static void case_older_schema(const char *url)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT max(version) FROM "
 					    "schema_version), (SELECT count(*) FROM "
-					    "sqlite_master WHERE name = 'runs_repo_id'),"
-					    " (SELECT count(*) FROM runs)", -1, &st, NULL),
+					    "sqlite_master WHERE name IN ('runs_repo_id',"
+					    " 'oidc_keys')), (SELECT count(*) FROM runs)",
+					    -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), QUEUE_SCHEMA_VERSION);
-	assert_int_equal(sqlite3_column_int(st, 1), 1);
+	assert_int_equal(sqlite3_column_int(st, 1), 2);
 	assert_int_equal(sqlite3_column_int(st, 2), 1);
 	sqlite3_finalize(st);
 	sqlite3_close(db);

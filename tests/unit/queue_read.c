@@ -1,7 +1,8 @@
 /* Unit tests for agent/queue.c and its backends, the reading side, on one
- * connection: a page of runs (queue_list), the counts by status and which
+ * connection: a page of runs (queue_list), the counts by status, which
  * clone URLs came with a repository's signed deliveries
- * (queue_repo_knows_url). queue_test.h says how every case runs against
+ * (queue_repo_knows_url), and the fleet's OIDC keys (queue_keys_put,
+ * queue_keys_get). queue_test.h says how every case runs against
  * SQLite and then QUEUE_TEST_URL. */
 #include "queue_test.h"
 
@@ -175,12 +176,74 @@ static void case_repo_knows_url(const char *url)
 }
 QUEUE_TEST(repo_knows_url)
 
+/* ---- the fleet's OIDC keys ---- */
+
+static json_t *key_row(const char *kid, const char *jwk, const char *mac)
+{
+	return json_pack("{s:s, s:s, s:s}", "kid", kid, "jwk", jwk, "mac", mac);
+}
+
+static void case_keys(const char *url)
+{
+	struct queue *a = open_q(url, "agent-a"), *b = open_q(url, "agent-b");
+	struct err e = ERR_INIT;
+	json_t *rows = json_array(), *got = NULL, *r;
+
+	json_array_append_new(rows, key_row("k2", "{\"kid\":\"k2\"}", "m2"));
+	json_array_append_new(rows, key_row("k1", "{\"kid\":\"k1\"}", "m1"));
+	assert_int_equal(queue_keys_put(a, rows, 1000, 500, &e), 0);
+	json_decref(rows);
+	rows = json_array();
+	json_array_append_new(rows, key_row("k3", "{\"kid\":\"k3\"}", "m3"));
+	assert_int_equal(queue_keys_put(b, rows, 1200, 500, &e), 0);
+	/* by kid, with the agent that put each */
+	assert_int_equal(queue_keys_get(b, 0, &got, &e), 0);
+	assert_int_equal(json_array_size(got), 3);
+	r = json_array_get(got, 0);
+	assert_string_equal(jsonx_str(r, "kid"), "k1");
+	assert_string_equal(jsonx_str(r, "jwk"), "{\"kid\":\"k1\"}");
+	assert_string_equal(jsonx_str(r, "mac"), "m1");
+	assert_string_equal(jsonx_str(r, "agent"), "agent-a");
+	assert_string_equal(jsonx_str(json_array_get(got, 2), "agent"), "agent-b");
+	json_decref(got);
+	/* seen since */
+	assert_int_equal(queue_keys_get(a, 1100, &got, &e), 0);
+	assert_int_equal(json_array_size(got), 1);
+	assert_string_equal(jsonx_str(json_array_get(got, 0), "kid"), "k3");
+	json_decref(got);
+	/* the same kid again replaces it; rows not seen for keep_ms go */
+	json_decref(rows);
+	rows = json_array();
+	json_array_append_new(rows, key_row("k3", "{\"kid\":\"k3\",\"n\":1}", "m3b"));
+	assert_int_equal(queue_keys_put(a, rows, 1600, 500, &e), 0);
+	assert_int_equal(queue_keys_get(a, 0, &got, &e), 0);
+	assert_int_equal(json_array_size(got), 1);
+	r = json_array_get(got, 0);
+	assert_string_equal(jsonx_str(r, "mac"), "m3b");
+	assert_string_equal(jsonx_str(r, "agent"), "agent-a");
+	json_decref(got);
+	/* a row without its MAC is refused, and nothing is stored */
+	json_decref(rows);
+	rows = json_pack("[{s:s, s:s}]", "kid", "k9", "jwk", "{}");
+	assert_int_equal(queue_keys_put(a, rows, 1700, 500, &e), -1);
+	assert_int_equal(e.code, ERR_INVALID);
+	err_clear(&e);
+	assert_int_equal(queue_keys_get(a, 0, &got, &e), 0);
+	assert_int_equal(json_array_size(got), 1);
+	json_decref(got);
+	json_decref(rows);
+	queue_close(a);
+	queue_close(b);
+}
+QUEUE_TEST(keys)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_queue_list),
 		cmocka_unit_test(test_queue_counts),
 		cmocka_unit_test(test_queue_repo_knows_url),
+		cmocka_unit_test(test_queue_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
