@@ -111,12 +111,16 @@ struct agent {
 	atomic_int followers;		/* GET /runs/ID/logs being served */
 	atomic_llong unverified;	/* body bytes held before their signature is checked */
 	atomic_llong last_renew_ns;	/* monotonic time of the last renewal of the leases */
-	/* agent_fleet_keys.c: the fleet's OIDC keys, checked (under lock);
-	 * the heartbeat's own bookkeeping */
-	json_t *fleet_keys;		/* owned; NULL before the first heartbeat */
+	/* agent_fleet_keys.c: the fleet's OIDC keys, checked (under
+	 * fleet_lock); the rest is its thread's own */
+	pthread_mutex_t fleet_lock;
+	json_t *fleet_keys;		/* owned; NULL before the first read */
 	long long fleet_put_ms;		/* when this agent's keys were put */
-	char *fleet_put_rows;		/* owned: the rows put then, as JSON */
+	char *fleet_put_rows;		/* owned: what they depended on then */
 	size_t fleet_refused;		/* rows refused at the last read */
+	unsigned char fleet_key[32];	/* the MAC key (secret) */
+	unsigned char fleet_key_of[32];	/* SHA-256 of the secret it is of */
+	bool fleet_key_set;
 	long long started_ns;
 };
 
@@ -134,19 +138,23 @@ extern const double agent_hist_bounds[AGENT_HIST_N - 1];
 int agent_main(int argc, char **argv, const char *run_exe);
 
 /* agent_fleet_keys.c: the fleet's OIDC public keys through the queue.
- * rows: this agent's keys as queue_keys_put rows, each with its MAC;
- * check: the JWKs of rows whose MAC (under the webhook secret) and key
- * check out, *refused counting the others; sync (the heartbeat): put
- * this agent's rows when due, read the fleet's and keep the good ones
- * for jwks: this agent's JWKS with the fleet's keys it lacks. */
-json_t *agent_fleet_rows(struct agent *ag);
-/* A row's MAC, 64 hex digits: HMAC-SHA256 of "kid\njwk" under a key
- * derived from the webhook secret (the caller holds cfg_lock). */
-void agent_fleet_mac(char out[65], const struct agent *ag, const char *kid,
-		     const char *jwk);
-json_t *agent_fleet_check(struct agent *ag, const json_t *rows, size_t *refused);
-void agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms);
+ * rows: this agent's keys as queue_keys_put rows, each with its MAC for
+ * now_ms; mac: a row's MAC, 64 hex digits (the caller holds cfg_lock);
+ * check: the public keys of the rows seen_ms within the day before now_ms
+ * whose MAC and key check out, *refused counting the others; sync: put
+ * this agent's rows when due and read the fleet's good ones for jwks:
+ * this agent's JWKS with the fleet's keys it lacks. start: the thread
+ * that syncs every third of the lease (*started false for SQLite, or
+ * without an issuer). Only that thread (or a test) calls rows, mac,
+ * check and sync. */
+json_t *agent_fleet_rows(struct agent *ag, long long now_ms);
+void agent_fleet_mac(char out[65], struct agent *ag, long long seen_ms,
+		     const char *kid, const char *jwk);
+json_t *agent_fleet_check(struct agent *ag, const json_t *rows, long long now_ms,
+			  size_t *refused);
+int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct err *e);
 json_t *agent_jwks(struct agent *ag);
+int agent_fleet_start(struct agent *ag, pthread_t *th, bool *started, struct err *e);
 
 /* agent_http.c: start and stop the HTTP server on cfg.listen. */
 int agent_http_start(struct agent *ag, struct err *e);

@@ -161,7 +161,6 @@ static void *heartbeat_main(void *arg)
 			/* the leases were written at the start of the call */
 			last_ok = beat_start;
 			atomic_store(&ag->last_renew_ns, last_ok);
-			agent_fleet_sync(ag, q, queue_now_ms());
 		}
 		/* leases not renewed for three quarters of their life: other
 		 * agents may soon take these runs, so they stop here (the

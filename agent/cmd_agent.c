@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "oidc.h"
 
+#include "../lib/crypto.h"
 #include "../lib/fs.h"
 #include "../lib/log.h"
 #include "../lib/mask.h"
@@ -201,6 +202,8 @@ static void release(struct agent *ag)
 	oidc_issuer_free(ag->oidc);
 	json_decref(ag->fleet_keys);
 	free(ag->fleet_put_rows);
+	crypto_wipe(ag->fleet_key, sizeof(ag->fleet_key));
+	pthread_mutex_destroy(&ag->fleet_lock);
 	queue_close(ag->api_q);
 	mask_free(ag->mask);
 	free(ag->workers);
@@ -221,7 +224,8 @@ static void release(struct agent *ag)
 static int serve(struct agent *ag)
 {
 	struct err e = ERR_INIT;
-	pthread_t intake, heartbeat, housekeeping;
+	pthread_t intake, heartbeat, housekeeping, fleet;
+	bool fleet_on = false;
 	struct oidc_opts oo = { 0 };
 	sigset_t set;
 	size_t n = 0;
@@ -275,7 +279,8 @@ static int serve(struct agent *ag)
 		goto fail;
 	agent_workers_start(ag, &e);
 	if (agent_heartbeat_start(ag, &heartbeat, &e) < 0 ||
-	    agent_retention_start(ag, &housekeeping, &e) < 0)
+	    agent_retention_start(ag, &housekeeping, &e) < 0 ||
+	    agent_fleet_start(ag, &fleet, &fleet_on, &e) < 0)
 		BUG("%s", e.msg);
 	if (agent_http_start(ag, &e) < 0) {
 		log_msg(LOG_ERROR, "agent: %s", e.msg);
@@ -309,6 +314,8 @@ stop:
 	pthread_join(intake, NULL);
 	pthread_join(heartbeat, NULL);
 	pthread_join(housekeeping, NULL);
+	if (fleet_on)
+		pthread_join(fleet, NULL);
 	log_msg(LOG_INFO, "agent: stopped");
 	goto done;
 fail:
@@ -391,6 +398,7 @@ int agent_main(int argc, char **argv, const char *run_exe)
 	pthread_rwlock_init(&ag.cfg_lock, NULL);
 	pthread_mutex_init(&ag.lock, NULL);
 	pthread_mutex_init(&ag.api_lock, NULL);
+	pthread_mutex_init(&ag.fleet_lock, NULL);
 	pthread_cond_init(&ag.wake_workers, NULL);
 	pthread_cond_init(&ag.intake_cond, NULL);
 	pthread_cond_init(&ag.intake_done, NULL);

@@ -230,8 +230,10 @@ int queue_counts(struct queue *q, json_t **out, struct err *e);
  * an array of {"kid", "jwk", "mac"} strings (the JWK as JSON text, and a
  * MAC the agents make and check: the queue stores it only), as this
  * agent's, seen at now_ms (a kid stored before is replaced), and deletes
- * the rows not seen since now_ms - keep_ms. get answers the rows seen
- * since since_ms as {"kid", "jwk", "mac", "agent"} objects, by kid. */
+ * the rows not seen since now_ms - keep_ms (PostgreSQL: since the earlier
+ * of now_ms and the database's clock, less keep_ms). get answers the rows
+ * seen since since_ms as {"kid", "jwk", "mac", "agent", "seen_ms"}
+ * objects, by kid. */
 int queue_keys_put(struct queue *q, const json_t *rows, long long now_ms,
 		   long long keep_ms, struct err *e);
 int queue_keys_get(struct queue *q, long long since_ms, json_t **out,

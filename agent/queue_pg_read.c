@@ -280,10 +280,16 @@ int pg_keys_put(struct queue *base, const json_t *rows, long long now_ms,
 			return -1;
 	}
 	{
-		const char *p[] = { pg_num_str(&old, now_ms - keep_ms) };
+		struct pg_num keep;
+		const char *p[] = { pg_num_str(&old, now_ms - keep_ms),
+				    pg_num_str(&keep, keep_ms) };
 
+		/* by the earlier of this clock and the database's: an agent
+		 * whose clock runs ahead deletes no one's rows early */
 		return pg_exec(q, NULL, "OIDC keys", "DELETE FROM oidc_keys"
-			       " WHERE seen_ms < $1::bigint", 1, p, e) < 0 ? -1 : 0;
+			       " WHERE seen_ms < LEAST($1::bigint, (extract(epoch FROM"
+			       " clock_timestamp()) * 1000)::bigint - $2::bigint)",
+			       2, p, e) < 0 ? -1 : 0;
 	}
 }
 
@@ -297,7 +303,7 @@ int pg_keys_get(struct queue *base, long long since_ms, json_t **out,
 	json_t *a;
 
 	if (pg_exec((struct queue_pg *)base, &res, "OIDC keys",
-		    "SELECT kid, jwk, mac, agent FROM oidc_keys"
+		    "SELECT kid, jwk, mac, agent, seen_ms FROM oidc_keys"
 		    " WHERE seen_ms >= $1::bigint ORDER BY kid", 1, p, e) < 0)
 		return -1;
 	a = json_array();
@@ -306,6 +312,7 @@ int pg_keys_get(struct queue *base, long long since_ms, json_t **out,
 
 		for (int k = 0; k < 4; k++)
 			jsonx_set_str(o, names[k], PQgetvalue(res, i, k));
+		json_object_set_new(o, "seen_ms", json_integer(pg_col_ll(res, i, 4)));
 		json_array_append_new(a, o);
 	}
 	PQclear(res);

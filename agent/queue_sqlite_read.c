@@ -392,7 +392,7 @@ static int keys_get_tx(struct qsql *q, void *ctx, struct err *e)
 
 	json_decref(c->out);		/* a try made again starts over */
 	c->out = json_array();
-	if (sqlite3_prepare_v2(q->db, "SELECT kid, jwk, mac, agent FROM oidc_keys"
+	if (sqlite3_prepare_v2(q->db, "SELECT kid, jwk, mac, agent, seen_ms FROM oidc_keys"
 			       " WHERE seen_ms >= ?1 ORDER BY kid", -1, &s,
 			       NULL) != SQLITE_OK)
 		return qsql_err(q, e, "OIDC keys");
@@ -406,6 +406,7 @@ static int keys_get_tx(struct qsql *q, void *ctx, struct err *e)
 
 			jsonx_set_str(o, names[k], v ? v : "");
 		}
+		json_object_set_new(o, "seen_ms", json_integer(sqlite3_column_int64(s, 4)));
 		json_array_append_new(c->out, o);
 	}
 	sqlite3_finalize(s);

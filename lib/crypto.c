@@ -30,6 +30,18 @@ void crypto_hmac_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *key,
 		BUG("HMAC-SHA256 failed: %s", gnutls_strerror(rc));
 }
 
+void crypto_pbkdf2_sha256(unsigned char out[CRYPTO_SHA256_LEN], const char *pass,
+			  const char *salt, unsigned rounds)
+{
+	gnutls_datum_t k = { (unsigned char *)pass, (unsigned)strlen(pass) };
+	gnutls_datum_t s = { (unsigned char *)salt, (unsigned)strlen(salt) };
+	int rc = gnutls_pbkdf2(GNUTLS_MAC_SHA256, &k, &s, rounds, out,
+			       CRYPTO_SHA256_LEN);
+
+	if (rc < 0)
+		BUG("PBKDF2-HMAC-SHA256 failed: %s", gnutls_strerror(rc));
+}
+
 void crypto_random(void *buf, size_t n)
 {
 	int rc;

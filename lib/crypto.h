@@ -24,6 +24,10 @@ void crypto_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *data,
  * allowed) into out. */
 void crypto_hmac_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *key,
 			size_t keylen, const void *data, size_t len);
+/* PBKDF2-HMAC-SHA256 of pass with salt, rounds iterations, into
+ * out[0..CRYPTO_SHA256_LEN): a key from a secret that may be guessed. */
+void crypto_pbkdf2_sha256(unsigned char out[CRYPTO_SHA256_LEN], const char *pass,
+			  const char *salt, unsigned rounds);
 /* n bytes from GnuTLS's generator, fit for secrets (bearer tokens, key
  * material); safe after fork. */
 void crypto_random(void *buf, size_t n);
