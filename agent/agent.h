@@ -115,12 +115,14 @@ struct agent {
 	 * fleet_lock); the rest is its thread's own */
 	pthread_mutex_t fleet_lock;
 	json_t *fleet_keys;		/* owned; NULL before the first read */
+	json_t *fleet_until;		/* owned: when each is a day old (ms) */
 	long long fleet_put_ms;		/* when this agent's keys were put */
 	char *fleet_put_rows;		/* owned: what they depended on then */
 	size_t fleet_refused;		/* rows refused at the last read */
 	unsigned char fleet_key[32];	/* the MAC key (secret) */
-	unsigned char fleet_key_of[32];	/* SHA-256 of the secret it is of */
+	unsigned char fleet_key_of[32];	/* SHA-256 of what it is of (secret) */
 	bool fleet_key_set;
+	unsigned long fleet_key_gen;	/* counts the keys derived */
 	long long started_ns;
 };
 
@@ -141,7 +143,8 @@ int agent_main(int argc, char **argv, const char *run_exe);
  * rows: this agent's keys as queue_keys_put rows, each with its MAC for
  * now_ms; mac: a row's MAC, 64 hex digits (the caller holds cfg_lock);
  * check: the public keys of the rows seen_ms within the day before now_ms
- * whose MAC and key check out, *refused counting the others; sync: put
+ * whose MAC and key check out (with, when until is an array, when each
+ * is a day old appended to it), *refused counting the others; sync: put
  * this agent's rows when due and read the fleet's good ones for jwks:
  * this agent's JWKS with the fleet's keys it lacks. start: the thread
  * that syncs every third of the lease (*started false for SQLite, or
@@ -151,7 +154,7 @@ json_t *agent_fleet_rows(struct agent *ag, long long now_ms);
 void agent_fleet_mac(char out[65], struct agent *ag, long long seen_ms,
 		     const char *kid, const char *jwk);
 json_t *agent_fleet_check(struct agent *ag, const json_t *rows, long long now_ms,
-			  size_t *refused);
+			  json_t *until, size_t *refused);
 int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct err *e);
 json_t *agent_jwks(struct agent *ag);
 int agent_fleet_start(struct agent *ag, pthread_t *th, bool *started, struct err *e);

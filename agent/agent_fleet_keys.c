@@ -48,28 +48,43 @@
 static const char kdf_salt[] = "gantry fleet OIDC keys";
 static const char mac_version[] = "gantry-fleet-key-v1";
 
-/* The MAC key for the current webhook secret, derived once per secret
- * (the caller holds cfg_lock; only one thread derives). */
+/* The issuer, without trailing slashes (as tokens carry it), in out. */
+static void issuer_of(struct buf *out, const struct agent *ag)
+{
+	const char *iss = ag->cfg.oidc_issuer ? ag->cfg.oidc_issuer : ag->cfg.public_url;
+	size_t n = iss ? strlen(iss) : 0;
+
+	while (n && iss[n - 1] == '/')
+		n--;
+	buf_add(out, iss ? iss : "", n);
+}
+
+/* The MAC key for the current webhook secret and issuer, derived once for
+ * each (the caller holds cfg_lock; only one thread derives). The issuer
+ * is in the salt, so that no guess of a secret serves two fleets. */
 static const unsigned char *fleet_key(struct agent *ag)
 {
 	const char *secret = ag->cfg.webhook_secret ? ag->cfg.webhook_secret : "";
 	unsigned char of[CRYPTO_SHA256_LEN];
+	struct buf salt = BUF_INIT, both = BUF_INIT;
 
-	crypto_sha256(of, secret, strlen(secret));
+	buf_adds(&salt, kdf_salt);
+	buf_addch(&salt, ' ');
+	issuer_of(&salt, ag);
+	buf_add(&both, salt.ptr, salt.len + 1);
+	buf_adds(&both, secret);
+	crypto_sha256(of, both.ptr, both.len);
+	crypto_wipe(both.ptr, both.len);
 	if (!ag->fleet_key_set || !crypto_memeq(of, ag->fleet_key_of, sizeof(of))) {
-		crypto_pbkdf2_sha256(ag->fleet_key, secret, kdf_salt, FLEET_KDF_ROUNDS);
+		crypto_pbkdf2_sha256(ag->fleet_key, secret, salt.ptr, FLEET_KDF_ROUNDS);
 		memcpy(ag->fleet_key_of, of, sizeof(of));
 		ag->fleet_key_set = true;
+		ag->fleet_key_gen++;
 	}
 	crypto_wipe(of, sizeof(of));
+	buf_release(&salt);
+	buf_release(&both);
 	return ag->fleet_key;
-}
-
-static const char *issuer_of(const struct agent *ag)
-{
-	const char *iss = ag->cfg.oidc_issuer ? ag->cfg.oidc_issuer : ag->cfg.public_url;
-
-	return iss ? iss : "";
 }
 
 void agent_fleet_mac(char out[65], struct agent *ag, long long seen_ms,
@@ -80,7 +95,8 @@ void agent_fleet_mac(char out[65], struct agent *ag, long long seen_ms,
 
 	/* NUL-separated: no field can hold a NUL */
 	buf_add(&msg, mac_version, sizeof(mac_version));
-	buf_add(&msg, issuer_of(ag), strlen(issuer_of(ag)) + 1);
+	issuer_of(&msg, ag);
+	buf_addch(&msg, '\0');
 	buf_printf(&msg, "%lld", seen_ms);
 	buf_addch(&msg, '\0');
 	buf_add(&msg, kid, strlen(kid) + 1);
@@ -149,7 +165,7 @@ json_t *agent_fleet_rows(struct agent *ag, long long now_ms)
 }
 
 json_t *agent_fleet_check(struct agent *ag, const json_t *rows, long long now_ms,
-			  size_t *refused)
+			  json_t *until, size_t *refused)
 {
 	json_t *keys = json_array(), *row;
 	size_t i;
@@ -170,9 +186,11 @@ json_t *agent_fleet_check(struct agent *ag, const json_t *rows, long long now_ms
 				jwk = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
 			pub = jwk ? public_jwk(jwk) : NULL;
 		}
-		if (pub && !strcmp(jsonx_str(pub, "kid"), kid))
+		if (pub && !strcmp(jsonx_str(pub, "kid"), kid)) {
 			json_array_append(keys, pub);
-		else
+			if (until)
+				json_array_append_new(until, json_integer(at + FLEET_KEEP_MS));
+		} else
 			(*refused)++;
 		json_decref(pub);
 		json_decref(jwk);
@@ -199,8 +217,8 @@ static bool all_there(const json_t *own, const json_t *keys)
 	return true;
 }
 
-/* What this agent's rows depend on besides the time: their kids, the
- * issuer and the secret's key (its hash); caller frees. */
+/* What this agent's rows depend on besides the time: their kids and the
+ * MAC key (which changes with the secret and the issuer); caller frees. */
 static char *put_signature(struct agent *ag, const json_t *own)
 {
 	struct buf b = BUF_INIT;
@@ -209,17 +227,13 @@ static char *put_signature(struct agent *ag, const json_t *own)
 
 	json_array_foreach(own, i, r)
 		buf_printf(&b, "%s ", jsonx_str(r, "kid"));
-	pthread_rwlock_rdlock(&ag->cfg_lock);
-	buf_printf(&b, "| %s |", issuer_of(ag));
-	pthread_rwlock_unlock(&ag->cfg_lock);
-	for (i = 0; i < sizeof(ag->fleet_key_of); i++)
-		buf_printf(&b, "%02x", ag->fleet_key_of[i]);
+	buf_printf(&b, "| key %lu", ag->fleet_key_gen);
 	return buf_detach(&b, NULL);
 }
 
 int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct err *e)
 {
-	json_t *rows = NULL, *keys, *own;
+	json_t *rows = NULL, *keys, *own, *until;
 	size_t refused = 0;
 	char *text;
 
@@ -246,7 +260,8 @@ int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct
 		json_decref(own);
 		return err_wrap(e, "reading the fleet's OIDC keys");
 	}
-	keys = agent_fleet_check(ag, rows, now_ms, &refused);
+	until = json_array();
+	keys = agent_fleet_check(ag, rows, now_ms, until, &refused);
 	json_decref(rows);
 	/* this agent's own rows should be there: if not (deleted, or put
 	 * with another secret), they are put again at the next round */
@@ -262,7 +277,9 @@ int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct
 	ag->fleet_refused = refused;
 	pthread_mutex_lock(&ag->fleet_lock);
 	json_decref(ag->fleet_keys);
+	json_decref(ag->fleet_until);
 	ag->fleet_keys = keys;
+	ag->fleet_until = until;
 	pthread_mutex_unlock(&ag->fleet_lock);
 	return 0;
 }
@@ -270,15 +287,22 @@ int agent_fleet_sync(struct agent *ag, struct queue *q, long long now_ms, struct
 json_t *agent_jwks(struct agent *ag)
 {
 	json_t *doc = oidc_jwks(ag->oidc), *own = json_object_get(doc, "keys");
-	json_t *fleet, *k;
+	json_t *fleet, *until, *k;
+	long long now = queue_now_ms();
 	size_t i;
 
+	/* copies: the fleet thread frees its arrays while this one serves */
 	pthread_mutex_lock(&ag->fleet_lock);
-	fleet = json_incref(ag->fleet_keys);	/* never changed once made */
+	fleet = json_deep_copy(ag->fleet_keys);
+	until = json_deep_copy(ag->fleet_until);
 	pthread_mutex_unlock(&ag->fleet_lock);
 	json_array_foreach(fleet, i, k) {
 		bool have = false;
 
+		/* a key past its day is not served, even when the queue could
+		 * not be read since */
+		if (json_integer_value(json_array_get(until, i)) <= now)
+			continue;
 		for (size_t j = 0; j < json_array_size(own) && !have; j++)
 			have = !strcmp(jsonx_str(json_array_get(own, j), "kid") ?
 				       jsonx_str(json_array_get(own, j), "kid") : "",
@@ -287,6 +311,7 @@ json_t *agent_jwks(struct agent *ag)
 			json_array_append(own, k);
 	}
 	json_decref(fleet);
+	json_decref(until);
 	return doc;
 }
 

@@ -201,8 +201,10 @@ static void release(struct agent *ag)
 {
 	oidc_issuer_free(ag->oidc);
 	json_decref(ag->fleet_keys);
+	json_decref(ag->fleet_until);
 	free(ag->fleet_put_rows);
 	crypto_wipe(ag->fleet_key, sizeof(ag->fleet_key));
+	crypto_wipe(ag->fleet_key_of, sizeof(ag->fleet_key_of));
 	pthread_mutex_destroy(&ag->fleet_lock);
 	queue_close(ag->api_q);
 	mask_free(ag->mask);

@@ -55,6 +55,7 @@ static void agent_release(struct agent *ag)
 {
 	oidc_issuer_free(ag->oidc);
 	json_decref(ag->fleet_keys);
+	json_decref(ag->fleet_until);
 	free(ag->fleet_put_rows);
 	free(ag->cfg.webhook_secret);
 	pthread_rwlock_destroy(&ag->cfg_lock);
@@ -129,7 +130,7 @@ static size_t served(struct agent *a, json_t *r, json_t **key)
 	json_t *rows = json_pack("[o]", r), *keys;
 	size_t refused, n;
 
-	keys = agent_fleet_check(a, rows, NOW, &refused);
+	keys = agent_fleet_check(a, rows, NOW, NULL, &refused);
 	n = json_array_size(keys);
 	assert_int_equal(n + refused, 1);
 	if (key)
@@ -172,6 +173,10 @@ static void test_fleet_rows_and_checks(void **state)
 	assert_int_equal(served(b, row(a, NOW, kid_of(a), text), NULL), 1);
 	assert_int_equal(served(&f->ag[2], row(a, NOW, kid_of(a), text), NULL), 0);
 	assert_int_equal(served(&f->ag[3], row(a, NOW, kid_of(a), text), NULL), 0);
+	/* an issuer is the same with a trailing slash, as tokens carry it */
+	b->cfg.oidc_issuer = "https://gantry.example//";
+	assert_int_equal(served(b, row(a, NOW, kid_of(a), text), NULL), 1);
+	b->cfg.oidc_issuer = "https://gantry.example";
 	/* the MAC holds the time put: a day old, or an hour ahead, is refused */
 	assert_int_equal(served(a, row(a, NOW - DAY - 1, kid_of(a), text), NULL), 0);
 	assert_int_equal(served(a, row(a, NOW - DAY + 1000, kid_of(a), text), NULL), 1);
@@ -327,10 +332,18 @@ static void test_fleet_sync(void **state)
 	free(before);
 	json_decref(rows);
 
+	/* b's too, two rounds later */
+	assert_int_equal(agent_fleet_sync(b, qb, NOW + 900, &e), 0);
+	assert_int_equal(agent_fleet_sync(b, qb, NOW + 1000, &e), 0);
+	assert_int_equal(queue_keys_get(qa, 0, &rows, &e), 0);
+	assert_non_null((before = mac_of(rows, b)));
+	free(before);
+	json_decref(rows);
+
 	/* a day later, rows not put since are gone (b's); c's, stamped by a
 	 * clock two days ahead, is still there but not served: it is from
 	 * a's future */
-	assert_int_equal(agent_fleet_sync(a, qa, NOW + 800 + DAY + 1, &e), 0);
+	assert_int_equal(agent_fleet_sync(a, qa, NOW + 1000 + DAY + 1, &e), 0);
 	assert_int_equal(queue_keys_get(qa, 0, &rows, &e), 0);
 	assert_int_equal(json_array_size(rows), 2);
 	assert_null(mac_of(rows, b));
@@ -338,6 +351,21 @@ static void test_fleet_sync(void **state)
 	assert_false(serves(a, kid_of(b)));
 	assert_false(serves(a, kid_of(c)));
 	assert_true(serves(a, kid_of(a)));
+
+	/* a key's day counts when it is served too: keys read a day ago (the
+	 * queue unreachable since) are not served any more */
+	{
+		long long past = queue_now_ms() - DAY - 60000;
+
+		/* (a has c's secret by now) */
+		assert_int_equal(agent_fleet_sync(c, qc, past, &e), 0);
+		assert_int_equal(agent_fleet_sync(a, qa, past + 1, &e), 0);
+		pthread_mutex_lock(&a->fleet_lock);
+		assert_int_equal(json_array_size(a->fleet_keys), 2);
+		pthread_mutex_unlock(&a->fleet_lock);
+		assert_false(serves(a, kid_of(c)));
+		assert_true(serves(a, kid_of(a)));
+	}
 	queue_close(qa);
 	queue_close(qb);
 	queue_close(qc);
