@@ -204,6 +204,9 @@ void agent_spawn_env(struct strv *env);
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e);
 /* Whether the leases were last renewed more than 3/4 of QUEUE__LEASE ago. */
 bool agent_lease_stale(struct agent *ag);
+/* Sleep ms milliseconds in steps of 100, or less when the agent stops:
+ * whether it is stopping (the background threads' wait). */
+bool agent_nap(struct agent *ag, long ms);
 /* Whether run_id is running in one of this agent's workers. */
 bool agent_run_is_live(struct agent *ag, long long run_id);
 /* Ask the worker holding run_id to cancel it (SIGTERM to its run). */

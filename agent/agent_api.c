@@ -233,16 +233,14 @@ static enum MHD_Result start_run(struct agent *ag, struct MHD_Connection *c,
 		char hex[33];
 
 		crypto_sha256(d, scoped, strlen(scoped));
-		for (size_t i = 0; i < 16; i++)
-			snprintf(hex + 2 * i, 3, "%02x", d[i]);
+		hex_lower(hex, d, 16);
 		delivery = xasprintf("manual:%s", hex);
 		free(scoped);
 	} else {
 		char hex[33];
 
 		crypto_random(rnd, sizeof(rnd));
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		hex_lower(hex, rnd, sizeof(rnd));
 		delivery = xasprintf("manual:%s", hex);
 	}
 	if (wf)

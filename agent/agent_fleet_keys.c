@@ -38,7 +38,6 @@
 #include "../lib/util.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #define FLEET_PUT_EVERY_MS (5LL * 60 * 1000)
 #define FLEET_KEEP_MS (24LL * 3600 * 1000)
@@ -102,8 +101,7 @@ void agent_fleet_mac(char out[65], struct agent *ag, long long seen_ms,
 	buf_add(&msg, kid, strlen(kid) + 1);
 	buf_adds(&msg, jwk);
 	crypto_hmac_sha256(md, fleet_key(ag), CRYPTO_SHA256_LEN, msg.ptr, msg.len);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_lower(out, md, sizeof(md));
 	buf_release(&msg);
 }
 
@@ -315,16 +313,6 @@ json_t *agent_jwks(struct agent *ag)
 	return doc;
 }
 
-static bool stopping(struct agent *ag)
-{
-	bool s;
-
-	pthread_mutex_lock(&ag->lock);
-	s = ag->stopping;
-	pthread_mutex_unlock(&ag->lock);
-	return s;
-}
-
 static void *fleet_main(void *arg)
 {
 	struct agent *ag = arg;
@@ -332,7 +320,7 @@ static void *fleet_main(void *arg)
 	struct err e = ERR_INIT;
 	bool failing = false;
 
-	while (!stopping(ag)) {
+	while (!agent_nap(ag, 0)) {
 		int r = q ? 0 : queue_open(&q, ag->cfg.queue_url, ag->cfg.agent_id, &e);
 
 		if (r == 0)
@@ -347,8 +335,7 @@ static void *fleet_main(void *arg)
 			q = NULL;
 		}
 		err_clear(&e);
-		for (long t = 0; t < ag->cfg.lease * 1000 / 3 && !stopping(ag); t += 100)
-			usleep(100 * 1000);
+		agent_nap(ag, ag->cfg.lease * 1000 / 3);
 	}
 	queue_close(q);
 	return NULL;

@@ -123,7 +123,6 @@ static void *heartbeat_main(void *arg)
 
 	for (;;) {
 		json_t *cancel = NULL, *gone = NULL, *id;
-		struct timespec ts;
 		bool fail;
 		long lease, max_attempts;
 		size_t i, n = 0;
@@ -190,22 +189,27 @@ static void *heartbeat_main(void *arg)
 				pthread_mutex_unlock(&ag->lock);
 			}
 		}
-		/* a third of the lease, in steps, so that stopping is quick */
 		/* a third of the lease; a second after a failed beat */
-		for (long t = 0; t < (last_ok == beat_start ? lease * 1000 / 3 : 1000); t += 100) {
-			pthread_mutex_lock(&ag->lock);
-			if (ag->stopping) {
-				pthread_mutex_unlock(&ag->lock);
-				break;
-			}
-			pthread_mutex_unlock(&ag->lock);
-			ts.tv_sec = 0;
-			ts.tv_nsec = 100 * 1000000L;
-			nanosleep(&ts, NULL);
-		}
+		agent_nap(ag, last_ok == beat_start ? lease * 1000 / 3 : 1000);
 	}
 	queue_close(q);
 	return NULL;
+}
+
+bool agent_nap(struct agent *ag, long ms)
+{
+	struct timespec ts = { 0, 100 * 1000000L };
+
+	for (long t = 0;; t += 100) {
+		bool stopping;
+
+		pthread_mutex_lock(&ag->lock);
+		stopping = ag->stopping;
+		pthread_mutex_unlock(&ag->lock);
+		if (stopping || t >= ms)
+			return stopping;
+		nanosleep(&ts, NULL);
+	}
 }
 
 int agent_heartbeat_start(struct agent *ag, pthread_t *th, struct err *e)

@@ -258,17 +258,9 @@ static void *retention_main(void *arg)
 		err_clear(&e);
 		bool more = agent_retention_sweep(ag, q);
 
-		for (long t = 0; t < (more ? 60L : 3600L) * 10; t++) {
-			bool stopping;
-
-			pthread_mutex_lock(&ag->lock);
-			stopping = ag->stopping;
-			pthread_mutex_unlock(&ag->lock);
-			if (stopping) {
-				queue_close(q);
-				return NULL;
-			}
-			usleep(100 * 1000);
+		if (agent_nap(ag, (more ? 60L : 3600L) * 1000)) {
+			queue_close(q);
+			return NULL;
 		}
 	}
 }

@@ -238,22 +238,25 @@ static void gitlab_project_id(struct buf *out, const char *repo)
 static char *status_url(const char *repo, const char *sha, const char *payload,
 			const char *clone_url, enum forge forge, const char *api_url)
 {
-	json_t *p;
+	json_t *p = NULL;
 	const char *s, *at;
 	char *out = NULL, *base = NULL;
-	struct buf id = BUF_INIT;
+	struct buf tail = BUF_INIT;	/* the path under the API's root */
 	size_t n;
 
-	gitlab_project_id(&id, repo);
+	if (forge == FORGE_GITLAB) {
+		buf_adds(&tail, "projects/");
+		gitlab_project_id(&tail, repo);
+	} else {
+		buf_printf(&tail, "repos/%s", repo);
+	}
+	buf_printf(&tail, "/statuses/%s", sha);
 	if (api_url) {
 		n = strlen(api_url);
 		while (n && api_url[n - 1] == '/')
 			n--;
-		out = forge == FORGE_GITLAB ?
-			xasprintf("%.*s/projects/%s/statuses/%s", (int)n, api_url, id.ptr, sha) :
-			xasprintf("%.*s/repos/%s/statuses/%s", (int)n, api_url, repo, sha);
-		buf_release(&id);
-		return out;
+		out = xasprintf("%.*s/%s", (int)n, api_url, tail.ptr);
+		goto done;
 	}
 	p = payload ? json_loads(payload, 0, NULL) : NULL;
 	s = jsonx_str(json_object_get(p, "repository"),
@@ -263,12 +266,13 @@ static char *status_url(const char *repo, const char *sha, const char *payload,
 		out = at ? xasprintf("%.*s%s%s", (int)(at - s), s, sha, at + 5)
 			 : xstrdup(s);
 	} else if (forge == FORGE_GITLAB && (base = gitlab_base(s, clone_url, repo))) {
-		out = xasprintf("%s/api/v4/projects/%s/statuses/%s", base, id.ptr, sha);
+		out = xasprintf("%s/api/v4/%s", base, tail.ptr);
 	} else if (s && forge == FORGE_GITEA && (base = url_origin(s))) {
-		out = xasprintf("%s/api/v1/repos/%s/statuses/%s", base, repo, sha);
+		out = xasprintf("%s/api/v1/%s", base, tail.ptr);
 	}
+done:
 	free(base);
-	buf_release(&id);
+	buf_release(&tail);
 	json_decref(p);
 	return out;
 }

@@ -187,8 +187,7 @@ int hashfiles(char **out, void *ud, const char *const *patterns, size_t n,
 	{
 		char hex[65];
 
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", d[i]);
+		hex_lower(hex, d, 32);
 		*out = xstrdup(hex);
 	}
 	ret = 0;

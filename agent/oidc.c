@@ -196,8 +196,7 @@ static void random_hex(char *out, size_t bytes)
 	if (bytes > sizeof(b))
 		BUG("random_hex: %zu bytes", bytes);
 	crypto_random(b, bytes);
-	for (size_t i = 0; i < bytes; i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	hex_lower(out, b, bytes);
 	crypto_wipe(b, sizeof(b));
 }
 

@@ -78,8 +78,7 @@ void webhook_hmac_hex(char out[65], const char *key, const void *data,
 	unsigned char md[CRYPTO_SHA256_LEN];
 
 	crypto_hmac_sha256(md, key, strlen(key), data, len);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_lower(out, md, sizeof(md));
 }
 
 /* ---- payload fields ---- */

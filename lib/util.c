@@ -160,6 +160,18 @@ int str_to_size(const char *s, long long *out)
 	return 0;
 }
 
+void hex_lower(char *out, const void *data, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 long long time_mono_ns(void)
 {
 	struct timespec ts;

@@ -50,6 +50,9 @@ int str_to_long(const char *s, long *out);
  * dropped. 0 on success, -1 when s is not one or over LLONG_MAX. */
 int str_to_size(const char *s, long long *out);
 
+/* data[0..n) as 2n lower-case hex digits and a NUL in out. */
+void hex_lower(char *out, const void *data, size_t n);
+
 /* Monotonic clock in nanoseconds. */
 long long time_mono_ns(void);
 /* Wall clock as ISO 8601 UTC "2026-11-22T13:03:33Z" into out (>= 21 bytes). */

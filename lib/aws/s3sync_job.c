@@ -195,8 +195,7 @@ static int hash_file(struct job *j, long long part, struct err *e)
 		off += len;
 	}
 	EVP_DigestFinal_ex(all, md, &mdlen);
-	for (int i = 0; i < 16; i++)
-		snprintf(j->md5_hex + 2 * i, 3, "%02x", md[i]);
+	hex_lower(j->md5_hex, md, 16);
 	rc = 0;
 done:
 	EVP_MD_CTX_free(all);

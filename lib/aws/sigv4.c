@@ -30,7 +30,6 @@
 #define MAX_EXPIRES 604800	/* seven days, the most AWS accepts */
 
 static const char hexdig[] = "0123456789ABCDEF";
-static const char hexlow[] = "0123456789abcdef";
 
 /* A name and value pair: a header (name lower-cased, value trimmed) or a
  * query parameter (both encoded). */
@@ -101,15 +100,6 @@ int aws_uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
 		}
 	}
 	return 0;
-}
-
-static void hex_lower(char *out, const unsigned char *md, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hexlow[md[i] >> 4];
-		out[2 * i + 1] = hexlow[md[i] & 15];
-	}
-	out[2 * n] = '\0';
 }
 
 void aws_sha256_hex(char out[65], const void *data, size_t len)

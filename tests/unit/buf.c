@@ -167,11 +167,23 @@ static void test_str_to_size(void **state)
 		assert_int_equal(str_to_size(bad[i], &v), -1);
 }
 
+static void test_hex_lower(void **state)
+{
+	static const unsigned char b[] = { 0x00, 0x0f, 0xa5, 0xff };
+	char out[9];
+
+	hex_lower(out, b, sizeof(b));
+	assert_string_equal(out, "000fa5ff");
+	hex_lower(out, b, 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_buf_init_is_empty_string),
 		cmocka_unit_test(test_str_to_size),
+		cmocka_unit_test(test_hex_lower),
 		cmocka_unit_test(test_buf_add_and_printf),
 		cmocka_unit_test(test_buf_cap_refuses_and_keeps_content),
 		cmocka_unit_test(test_buf_grow_many),
